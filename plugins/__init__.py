@@ -1,0 +1,1 @@
+"""vermo's built-in plugins (installed as `vermo_plugins`): dataset sources and audio codecs."""

@@ -1,0 +1,1 @@
+"""Built-in dataset sources for `vermo prepare` (entry-point group `vermo.sources`)."""

@@ -1,0 +1,1 @@
+"""vermo's task plugins (installed as `vermo_tasks`, entry-point group `vermo.tasks`)."""

@@ -1,0 +1,88 @@
+"""Forward kinematics for skeletons given as rest offsets plus per-frame local rotations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def forward_kinematics(
+    offsets: np.ndarray,
+    parents: Sequence[int],
+    local_rotations: np.ndarray,
+    root_positions: np.ndarray,
+) -> np.ndarray:
+    """Global joint positions from local rotations.
+
+    `offsets`: `[J, 3]` (or `[T, J, 3]` for per-frame offsets) position of each joint in its
+    parent's frame at rest; the root's offset is ignored. `parents`: `[J]`, parent index or -1 for
+    the root; every parent must come before its children. `local_rotations`: `[T, J, 3, 3]`
+    rotation matrices of each joint relative to its parent. `root_positions`: `[T, 3]`.
+    Returns `[T, J, 3]` in the units of the offsets.
+    """
+    local_rotations = np.asarray(local_rotations, dtype=np.float64)
+    frames, num_joints = local_rotations.shape[:2]
+    offsets = np.broadcast_to(np.asarray(offsets, dtype=np.float64), (frames, num_joints, 3))
+    global_rotations = np.empty_like(local_rotations)
+    positions = np.empty((frames, num_joints, 3), dtype=np.float64)
+    for joint, parent in enumerate(parents):
+        if parent < 0:
+            global_rotations[:, joint] = local_rotations[:, joint]
+            positions[:, joint] = root_positions
+            continue
+        if parent >= joint:
+            raise ValueError("parents must be topologically ordered (parent index < child index)")
+        global_rotations[:, joint] = global_rotations[:, parent] @ local_rotations[:, joint]
+        positions[:, joint] = positions[:, parent] + np.einsum(
+            "tij,tj->ti", global_rotations[:, parent], offsets[:, joint]
+        )
+    return positions
+
+
+def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Smallest rotation matrices `[..., 3, 3]` turning direction `source` onto `target`.
+
+    Both `[..., 3]`, any non-zero length. Opposite vectors get a half turn about an axis
+    perpendicular to `source`.
+    """
+    a = source / np.linalg.norm(source, axis=-1, keepdims=True)
+    b = target / np.linalg.norm(target, axis=-1, keepdims=True)
+    axis = np.cross(a, b)
+    sin = np.linalg.norm(axis, axis=-1)
+    cos = np.sum(a * b, axis=-1)
+    opposite = (sin < 1e-8) & (cos < 0)
+    if np.any(opposite):
+        helper = np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+        perpendicular = np.cross(a, helper)
+        axis = np.where(opposite[..., None], perpendicular, axis)
+        sin = np.where(opposite, np.linalg.norm(axis, axis=-1), sin)
+    unit = axis / np.maximum(sin, 1e-12)[..., None]
+    angle = np.arctan2(sin, cos)
+    return axis_angle_to_matrix(unit * angle[..., None])
+
+
+def axis_angle_to_matrix(rotation_vectors: np.ndarray) -> np.ndarray:
+    """Rotation matrices `[..., 3, 3]` from rotation vectors `[..., 3]` (radians, Rodrigues)."""
+    rotation_vectors = np.asarray(rotation_vectors, dtype=np.float64)
+    angle = np.linalg.norm(rotation_vectors, axis=-1, keepdims=True)
+    axis = rotation_vectors / np.maximum(angle, 1e-12)
+    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+    zero = np.zeros_like(x)
+    skew = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(
+        (*axis.shape[:-1], 3, 3)
+    )
+    sin = np.sin(angle)[..., None]
+    cos = np.cos(angle)[..., None]
+    identity = np.broadcast_to(np.eye(3), skew.shape)
+    return identity + sin * skew + (1.0 - cos) * (skew @ skew)
+
+
+def rotation_about_y(angle: np.ndarray | float) -> np.ndarray:
+    """Rotation matrices `[..., 3, 3]` about the vertical (y) axis by `angle` radians."""
+    angle = np.asarray(angle, dtype=np.float64)
+    cos, sin = np.cos(angle), np.sin(angle)
+    zero, one = np.zeros_like(angle), np.ones_like(angle)
+    return np.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], axis=-1).reshape(
+        (*angle.shape, 3, 3)
+    )
