@@ -25,8 +25,9 @@ def load_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, 
     errors: list[str] = []
     for audio_format in (None, "MP3"):
         try:
-            data, rate = soundfile.read(str(path), dtype="float32", always_2d=True,
-                                        format=audio_format)
+            data, rate = soundfile.read(
+                str(path), dtype="float32", always_2d=True, format=audio_format
+            )
             break
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
             errors.append(str(error).splitlines()[0] if str(error) else type(error).__name__)

@@ -1,1 +1,1 @@
-"""Canonical motion: the SMPL-H joint set, clip types, kinematics, resampling and canonical frame."""
+"""Canonical motion: SMPL-H joint set, clip types, kinematics, resampling, canonical frame."""

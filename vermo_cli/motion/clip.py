@@ -1,4 +1,4 @@
-"""What a source hands to the corpus pipeline: one take with its motion, captions, audio and words."""
+"""What a source hands to the corpus pipeline: one take with motion, captions, audio, words."""
 
 from __future__ import annotations
 

@@ -51,14 +51,13 @@ def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     axis = np.cross(a, b)
     sin = np.linalg.norm(axis, axis=-1)
     cos = np.sum(a * b, axis=-1)
+    angle = np.arctan2(sin, cos)
     opposite = (sin < 1e-8) & (cos < 0)
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
-        perpendicular = np.cross(a, helper)
-        axis = np.where(opposite[..., None], perpendicular, axis)
-        sin = np.where(opposite, np.linalg.norm(axis, axis=-1), sin)
-    unit = axis / np.maximum(sin, 1e-12)[..., None]
-    angle = np.arctan2(sin, cos)
+        axis = np.where(opposite[..., None], np.cross(a, helper), axis)
+        angle = np.where(opposite, np.pi, angle)
+    unit = axis / np.maximum(np.linalg.norm(axis, axis=-1), 1e-12)[..., None]
     return axis_angle_to_matrix(unit * angle[..., None])
 
 

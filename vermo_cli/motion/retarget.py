@@ -56,7 +56,8 @@ def retarget_positions(
         weights = {entry: 1.0} if isinstance(entry, str) else dict(entry)
         total = sum(weights.values())
         blended = sum(
-            (weight / total) * source_positions[:, index[joint]] for joint, weight in weights.items()
+            (weight / total) * source_positions[:, index[joint]]
+            for joint, weight in weights.items()
         )
         target[:, JOINT_INDEX[name]] = blended
         mask[JOINT_INDEX[name]] = True
