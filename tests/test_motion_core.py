@@ -1,6 +1,8 @@
-"""Tests of the canonical joint set, kinematics, resampling, canonical frame, windows, retargeting."""
+"""Tests of the joint set, kinematics, resampling, canonical frame, windows and retargeting."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -32,7 +34,9 @@ from vermo_cli.motion.windowing import window_bounds
 def rest_pose(frames: int = 1) -> np.ndarray:
     """`[frames, 52, 3]` T-pose of the reference skeleton."""
     rotations = np.broadcast_to(np.eye(3), (frames, NUM_JOINTS, 3, 3))
-    return forward_kinematics(REST_OFFSETS, PARENTS, rotations, np.tile(REST_OFFSETS[0], (frames, 1)))
+    return forward_kinematics(
+        REST_OFFSETS, PARENTS, rotations, np.tile(REST_OFFSETS[0], (frames, 1))
+    )
 
 
 def test_joint_set_is_smplh() -> None:
@@ -42,7 +46,9 @@ def test_joint_set_is_smplh() -> None:
     assert JOINT_NAMES[20:24] == ("left_wrist", "right_wrist", "left_index1", "left_index2")
     assert PARENTS[JOINT_INDEX["left_index1"]] == JOINT_INDEX["left_wrist"]
     assert PARENTS[JOINT_INDEX["right_thumb3"]] == JOINT_INDEX["right_thumb2"]
-    assert all(JOINT_NAMES[MIRROR[j]] == JOINT_NAMES[j].replace("left_", "right_") for j in LEFT_JOINTS)
+    assert all(
+        JOINT_NAMES[MIRROR[j]] == JOINT_NAMES[j].replace("left_", "right_") for j in LEFT_JOINTS
+    )
 
 
 def test_rest_pose_is_human_and_left_is_plus_x() -> None:
@@ -107,7 +113,7 @@ def test_windows_cover_take_without_overlap(frames: int) -> None:
     bounds = window_bounds(frames, 360)
     assert bounds[0][0] == 0 and bounds[-1][1] == frames
     assert all(end - start <= 360 for start, end in bounds)
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert len(bounds) == -(-frames // 360)
 
 

@@ -55,12 +55,27 @@ class FakeSource(MotionSource):
         if kind == "pair":
             joints = np.concatenate([joints, joints + np.array([1.5, 0.0, 0.0], np.float32)])
         if kind == "audio":
-            audio = AudioTrack(np.sin(np.linspace(0, 900, 24000 * 5)).astype(np.float32) * 0.5,
-                               24000, "speech", offset=0.0)
+            audio = AudioTrack(
+                np.sin(np.linspace(0, 900, 24000 * 5)).astype(np.float32) * 0.5,
+                24000,
+                "speech",
+                offset=0.0,
+            )
             words = [Word("hello", 0.2, 0.6), Word("there", 4.1, 4.6)]
-        return [SourceClip(take_id=f"fake/{item}", dataset="fake", joints=joints, fps=fps,
-                           joint_mask=body_only_mask(), captions=[Caption("a person walks")],
-                           audio=audio, words=words, tags=[f"kind:{kind}"], origin=item)]
+        return [
+            SourceClip(
+                take_id=f"fake/{item}",
+                dataset="fake",
+                joints=joints,
+                fps=fps,
+                joint_mask=body_only_mask(),
+                captions=[Caption("a person walks")],
+                audio=audio,
+                words=words,
+                tags=[f"kind:{kind}"],
+                origin=item,
+            )
+        ]
 
 
 @pytest.fixture()

@@ -57,7 +57,9 @@ def model_file(directory: Path, model_type: ModelType, gender: str) -> Path | No
     itself; a missing gender falls back to the neutral model.
     """
     prefix = model_type.upper()
-    genders = dict.fromkeys([gender.upper(), "NEUTRAL"])
+    # BEAT2 names the SMPL-X 2020 neutral model SMPLX_NEUTRAL_2020.npz.
+    extra = ["NEUTRAL_2020"] if model_type == "smplx" else []
+    genders = dict.fromkeys([gender.upper(), "NEUTRAL", *extra])
     for folder in (directory / model_type, directory):
         for gender_name in genders:
             for extension in _EXTENSIONS[model_type]:
@@ -68,9 +70,17 @@ def model_file(directory: Path, model_type: ModelType, gender: str) -> Path | No
 
 
 def load_body_model(
-    directory: Path | None, model_type: ModelType, gender: str, needed_by: Path
+    directory: Path | None,
+    model_type: ModelType,
+    gender: str,
+    needed_by: Path,
+    flat_hand_mean: bool = True,
 ):  # -> smplx.SMPL | smplx.SMPLH | smplx.SMPLX, kept untyped so smplx loads lazily
-    """Load the user's body model; `BodyModelError` naming `needed_by` when it is not usable."""
+    """Load the user's body model; `BodyModelError` naming `needed_by` when it is not usable.
+
+    `flat_hand_mean=False` makes the model add its mean hand pose to the given hand poses
+    (datasets differ in which convention their hand poses follow).
+    """
     hint = "pass --body-model DIR with your licensed model files"
     if directory is None:
         raise BodyModelError(f"{needed_by}: {model_type.upper()} parameters need a body model; {hint}")
@@ -80,18 +90,18 @@ def load_body_model(
             f"{needed_by}: no {model_type.upper()} model in {directory} "
             f"(expected {model_type}/{model_type.upper()}_{gender.upper()}.pkl or .npz); {hint}"
         )
-    return _cached_model(str(path), model_type)
+    return _cached_model(str(path), model_type, flat_hand_mean)
 
 
 @lru_cache(maxsize=4)
-def _cached_model(path: str, model_type: ModelType):
+def _cached_model(path: str, model_type: ModelType, flat_hand_mean: bool):
     """Build a smplx model once per process: loading a real model takes about a second."""
     import smplx
 
     options: dict[str, object] = {"batch_size": 1}
     if model_type != "smpl":
         # Full 45-number hand poses as the datasets store them, not PCA coefficients.
-        options.update(use_pca=False, ext=Path(path).suffix[1:])
+        options.update(use_pca=False, flat_hand_mean=flat_hand_mean, ext=Path(path).suffix[1:])
     if model_type == "smplx":
         options.update(use_face_contour=False)
     try:
@@ -106,14 +116,11 @@ def _cached_model(path: str, model_type: ModelType):
         ) from error
 
 
-def body_joint_positions(
-    model, parameters: BodyParameters, flat_hand_mean: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+def body_joint_positions(model, parameters: BodyParameters) -> tuple[np.ndarray, np.ndarray]:
     """Posed joint positions `[T, 52, 3]` float32 (model units, metres) and the `[52]` mask.
 
     SMPL models give the 22 body joints (hands invalid, copies of the wrists); SMPL-H and SMPL-X
-    give all 52. `flat_hand_mean=False` adds the model's mean hand pose to the stored hand pose
-    (datasets differ in which convention their hand poses follow).
+    give all 52.
     """
     import torch
 
@@ -140,10 +147,6 @@ def body_joint_positions(
                     if parameters.hand_pose is not None
                     else np.zeros((length, 90), dtype=np.float32)
                 )
-                if not flat_hand_mean:
-                    hands = hands + np.concatenate(
-                        [model.left_hand_mean.numpy(), model.right_hand_mean.numpy()]
-                    )
                 inputs["left_hand_pose"] = _tensor(hands[:, :45])
                 inputs["right_hand_pose"] = _tensor(hands[:, 45:])
             if model_type == "smplx":

@@ -75,6 +75,7 @@ class SmplSource(MotionSource):
         fps = float(_first(data, ("mocap_framerate", "mocap_frame_rate"), path))
         gender = _text(data.get("gender", "neutral"))
         model_type = "smplh" if poses.shape[1] >= 156 else "smpl"
+        # AMASS stores full hand rotations, with no mean hand pose to add.
         model = load_body_model(self.options.body_model, model_type, gender, path)
         parameters = BodyParameters(
             global_orient=poses[:, :3],
@@ -83,8 +84,7 @@ class SmplSource(MotionSource):
             translation=_array(data, "trans", path),
             betas=np.asarray(data.get("betas", np.zeros(0)), dtype=np.float32).ravel(),
         )
-        # AMASS stores full hand rotations (no mean hand pose added).
-        joints, mask = body_joint_positions(model, parameters, flat_hand_mean=True)
+        joints, mask = body_joint_positions(model, parameters)
         joints = joints @ _Z_UP_TO_Y_UP.T.astype(np.float32)
         return SourceClip(
             take_id=f"amass/{_take_name(path)}",

@@ -89,7 +89,7 @@ class PrepareReport:
     dropped: list[dict[str, Any]]
     takes: int
     seconds: float
-    frames_in: int = 0
+    source_frames: int = 0
     drop_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -178,12 +178,14 @@ def prepare_corpus(
         summary: dict[tuple[str, str], SummaryRow] = defaultdict(SummaryRow)
         dropped: list[dict[str, Any]] = []
         takes = 0
+        source_frames = 0
 
         def rows() -> Iterator[dict[str, Any]]:
-            nonlocal takes
+            nonlocal takes, source_frames
             kept = 0
             for result in _results(items, options, settings, staging, workers):
                 takes += result.takes
+                source_frames += result.source_frames
                 dropped.extend(result.dropped)
                 stats.merge(result.stats)
                 all_stats.merge(result.stats_all)
@@ -208,6 +210,7 @@ def prepare_corpus(
             dropped=dropped,
             takes=takes,
             seconds=time.perf_counter() - began,
+            source_frames=source_frames,
             drop_reasons=dict(Counter(d["reason"].split(":")[0] for d in dropped)),
         )
         write_sidecar(staging, _sidecar(requests, options, settings, report, stats, all_stats))

@@ -89,7 +89,9 @@ def broken_bones(
         parent, child = JOINT_INDEX[parent_name], JOINT_INDEX[child_name]
         if not (joint_mask[child] and joint_mask[parent]):
             continue
-        median = float(np.median(np.linalg.norm(joints[:, :, child] - joints[:, :, parent], axis=-1)))
+        median = float(
+            np.median(np.linalg.norm(joints[:, :, child] - joints[:, :, parent], axis=-1))
+        )
         if not low <= median <= high:
             return (
                 f"implausible bone: {parent_name}-{child_name} is {median:.2f} m "

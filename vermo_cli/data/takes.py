@@ -48,6 +48,7 @@ class ItemResult:
     stats: NormalisationStats = field(default_factory=NormalisationStats)
     stats_all: NormalisationStats = field(default_factory=NormalisationStats)
     takes: int = 0
+    source_frames: int = 0
 
 
 @cache
@@ -70,6 +71,7 @@ def process_item(
         return result
     for clip in clips:
         result.takes += 1
+        result.source_frames += clip.frames
         process_take(clip, settings, staging, result)
     return result
 
