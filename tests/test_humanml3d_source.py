@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vermo_plugins.sources.humanml3d import HumanML3DSource
 
 from vermo_cli.data.sources import SourceOptions
 from vermo_cli.errors import SourceError
 from vermo_cli.motion.canonical import canonicalize_motion
 from vermo_cli.motion.skeleton import JOINT_INDEX, LEFT_JOINTS, RIGHT_JOINTS, body_only_mask
-from vermo_plugins.sources.humanml3d import HumanML3DSource
 
 OFFICIAL = "humanml3d/official/HumanML3D"
 

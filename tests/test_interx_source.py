@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vermo_plugins.sources.interx import InterHumanSource, InterXSource
 
 from vermo_cli.data.sources import SourceOptions
 from vermo_cli.errors import SourceError
@@ -18,7 +19,6 @@ from vermo_cli.motion.skeleton import (
     RIGHT_JOINTS,
     body_only_mask,
 )
-from vermo_plugins.sources.interx import InterHumanSource, InterXSource
 
 
 def _pelvis_distance(joints: np.ndarray) -> float:
@@ -117,7 +117,7 @@ def test_bad_interx_json_is_a_one_line_error(tmp_path: Path) -> None:
     bad.write_text('{"fps": 30}')
     source = InterXSource(SourceOptions())
     assert source.discover([tmp_path]) == [str(bad)]
-    with pytest.raises(SourceError, match="A_data.json: not an InterX sample") as error:
+    with pytest.raises(SourceError, match=r"A_data\.json: not an InterX sample") as error:
         source.load(str(bad))
     assert "\n" not in str(error.value)
     (tmp_path / "empty").mkdir()

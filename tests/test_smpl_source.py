@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vermo_plugins.sources.smpl import SmplSource
 
 from vermo_cli.data.sources import SourceOptions
 from vermo_cli.errors import BodyModelError, SourceError
@@ -20,7 +21,6 @@ from vermo_cli.motion.skeleton import (
     body_only_mask,
     full_mask,
 )
-from vermo_plugins.sources.smpl import SmplSource
 
 AISTPP_TAKE = "aistpp/gBR_sBM_cAll_d04_mBR0_ch01.pkl"
 # SMPL and SMPL-H share one mesh topology; smplx picks extra joints by these vertex indices.

@@ -83,7 +83,9 @@ def load_body_model(
     """
     hint = "pass --body-model DIR with your licensed model files"
     if directory is None:
-        raise BodyModelError(f"{needed_by}: {model_type.upper()} parameters need a body model; {hint}")
+        raise BodyModelError(
+            f"{needed_by}: {model_type.upper()} parameters need a body model; {hint}"
+        )
     path = model_file(Path(directory), model_type, gender)
     if path is None:
         raise BodyModelError(
@@ -105,7 +107,8 @@ def _cached_model(path: str, model_type: ModelType, flat_hand_mean: bool):
     if model_type == "smplx":
         options.update(use_face_contour=False)
     try:
-        # smplx prints warnings (e.g. about 10-beta models) to stdout, which would break progress bars.
+        # smplx prints warnings (e.g. about 10-beta models) to stdout; they would break progress
+        # bars.
         with contextlib.redirect_stdout(io.StringIO()):
             return smplx.create(path, model_type=model_type, **options)
     except Exception as error:  # smplx raises anything from pickle, numpy and torch on a bad file

@@ -324,7 +324,8 @@ _XIA_STYLES: dict[str, tuple[str, str, str]] = {
 def _phrase_captions(verbs: tuple[str, ...], manners: tuple[str, ...] | None) -> list[Caption]:
     """Macro captions "a person <verb>" and, given manners, meso "a person <verb> <manner>"."""
     captions = [
-        Caption(f"{subject} {verb}", "macro") for subject, verb in zip(_SUBJECTS, verbs, strict=True)
+        Caption(f"{subject} {verb}", "macro")
+        for subject, verb in zip(_SUBJECTS, verbs, strict=True)
     ]
     if manners is not None:
         captions += [

@@ -50,11 +50,15 @@ class InterXSource(MotionSource):
             parents = tuple(representation.get("parents", PARENTS[:NUM_BODY_JOINTS]))
             fps = float(data.get("fps", INTERHUMAN_FPS))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise SourceError(f"{path}: not an InterX sample ({type(error).__name__}: {error})") from error
+            raise SourceError(
+                f"{path}: not an InterX sample ({type(error).__name__}: {error})"
+            ) from error
         if parents != PARENTS[:NUM_BODY_JOINTS]:
             raise SourceError(f"{path}: joint parents are not the SMPL body tree")
         if positions.ndim != 4 or positions.shape[1:] != (2, NUM_BODY_JOINTS, 3):
-            raise SourceError(f"{path}: expected positions [frames, 2, 22, 3], got {positions.shape}")
+            raise SourceError(
+                f"{path}: expected positions [frames, 2, 22, 3], got {positions.shape}"
+            )
         name = str(data.get("sample_id", path.name.removesuffix(_INTERX_SUFFIX)))
         return [
             SourceClip(

@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 from vermo_plugins.sources.body_model import BodyParameters, body_joint_positions, load_body_model
+
 from vermo_cli.data.sources import MotionSource
 from vermo_cli.errors import SourceError
 from vermo_cli.motion.clip import Caption, SourceClip

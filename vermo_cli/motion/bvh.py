@@ -114,10 +114,14 @@ def _parse_hierarchy(tokens: list[str], path: Path) -> _Hierarchy:
 
     while position < len(tokens):
         token = tokens[position]
+        if token in ("ROOT", "JOINT", "End") and pending_parent is not None:
+            raise SourceError(f"{path}: malformed hierarchy: a joint lacks its '{{'")
         if token in ("ROOT", "JOINT"):
             if (token == "ROOT") != (not hierarchy.joint_names):
                 raise SourceError(f"{path}: malformed hierarchy: unexpected {token} (one ROOT)")
             (name,) = need(2, token)[1:]
+            if name in ("{", "}"):
+                raise SourceError(f"{path}: malformed hierarchy: {token} without a name")
             parent = stack[-1] if stack else -1
             _add_joint(hierarchy, name, parent, path)
             pending_parent = len(hierarchy.joint_names) - 1
@@ -126,7 +130,9 @@ def _parse_hierarchy(tokens: list[str], path: Path) -> _Hierarchy:
             if need(2, "End Site")[1] != "Site" or not stack:
                 raise SourceError(f"{path}: malformed hierarchy: misplaced 'End' keyword")
             parent_name = hierarchy.joint_names[stack[-1]]
-            _add_joint(hierarchy, _unique_name(hierarchy, parent_name + _END_SITE_SUFFIX), stack[-1], path)
+            _add_joint(
+                hierarchy, _unique_name(hierarchy, parent_name + _END_SITE_SUFFIX), stack[-1], path
+            )
             pending_parent = len(hierarchy.joint_names) - 1
             position += 2
         elif token == "{":
@@ -152,7 +158,9 @@ def _parse_hierarchy(tokens: list[str], path: Path) -> _Hierarchy:
             if not count_token.isdigit():
                 raise SourceError(f"{path}: malformed hierarchy: bad channel count '{count_token}'")
             names = need(2 + int(count_token), "CHANNELS")[2:]
-            unknown = [n for n in names if n not in _POSITION_CHANNELS and n not in _ROTATION_CHANNELS]
+            unknown = [
+                n for n in names if n not in _POSITION_CHANNELS and n not in _ROTATION_CHANNELS
+            ]
             if unknown:
                 raise SourceError(f"{path}: malformed hierarchy: unknown channel '{unknown[0]}'")
             hierarchy.channels[stack[-1]] = names
@@ -219,13 +227,11 @@ def _parse_values(text: str, frames: int, channel_count: int, path: Path) -> np.
             f"{path}: truncated: {values.size} values for {frames} frames x "
             f"{channel_count} channels ({expected})"
         )
-    if values.size % channel_count if channel_count else values.size:
+    if channel_count and values.size % channel_count:
         raise SourceError(
             f"{path}: {values.size} MOTION values are not a whole number of "
             f"{channel_count}-channel frames"
         )
-    if channel_count == 0:
-        return np.zeros((frames, 0))
     return values[:expected].reshape(frames, channel_count)
 
 
@@ -330,9 +336,8 @@ def _channel_values(motion: BvhMotion) -> np.ndarray:
         # scipy needs three axes; complete a partial order with the missing axes, whose angles
         # are zero for any rotation the channels themselves produced.
         full_order = order + "".join(axis for axis in "XYZ" if axis not in order)
-        angles = Rotation.from_matrix(motion.local_rotations[:, joint]).as_euler(
-            full_order, degrees=True
-        ) if order else None
+        rotation = Rotation.from_matrix(motion.local_rotations[:, joint])
+        angles = rotation.as_euler(full_order, degrees=True)
         rotation_index = 0
         for name in channels:
             if name in _POSITION_CHANNELS:
