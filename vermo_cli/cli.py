@@ -104,18 +104,10 @@ def _summary_table(report: object) -> Table:
 
     assert isinstance(report, PrepareReport)
     table = Table(title=f"corpus {report.output}", title_justify="left")
-    for column in (
-        "source",
-        "split",
-        "clips",
-        "hours",
-        "frames",
-        "captioned",
-        "music",
-        "speech",
-        "2 people",
-    ):
-        table.add_column(column, justify="left" if column in ("source", "split") else "right")
+    table.add_column("source", no_wrap=True)
+    table.add_column("split", no_wrap=True)
+    for column in ("clips", "hours", "frames", "captioned", "music", "speech", "2 people"):
+        table.add_column(column, justify="right", no_wrap=True)
     rows = sorted(report.summary.items())
     for (source, split), row in [*rows, (("all", ""), report.total)]:
         table.add_row(

@@ -6,9 +6,8 @@ import multiprocessing
 import shutil
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,14 +15,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import datasets
-from datasets.exceptions import DatasetGenerationError
 
 from vermo_cli import __version__
 from vermo_cli.data.sources import SourceOptions, load_source
 from vermo_cli.data.splits import SPLIT_RULE, SPLITS
 from vermo_cli.data.stats import NormalisationStats
 from vermo_cli.data.store import (
-    CLIP_FEATURES,
+    ClipTableWriter,
     check_output_free,
     publish,
     staging_directory,
@@ -180,9 +178,9 @@ def prepare_corpus(
         takes = 0
         source_frames = 0
 
-        def rows() -> Iterator[dict[str, Any]]:
-            nonlocal takes, source_frames
-            kept = 0
+        (staging / ".stream").mkdir()
+        writer = ClipTableWriter(staging / ".stream" / "clips.arrow")
+        try:
             for result in _results(items, options, settings, staging, workers):
                 takes += result.takes
                 source_frames += result.source_frames
@@ -191,19 +189,19 @@ def prepare_corpus(
                 all_stats.merge(result.stats_all)
                 for row in result.rows:
                     summary[(row["source"], row["split"])].add(row)
-                    kept += 1
-                    yield row
+                writer.write(result.rows)
                 if progress:
                     progress.item_done(len(result.rows))
-            if kept == 0:
-                reasons = Counter(d["reason"].split(":")[0] for d in dropped)
-                raise CorpusError(f"{output}: no clip passed QC ({dict(reasons) or 'no takes'})")
-
-        clips = _dataset_from_rows(rows, staging / ".cache")
-        shard_count = max(1, len(clips) // 2000)
-        clips.save_to_disk(str(staging), num_shards=shard_count)
+        finally:
+            writer.close()
+        if writer.rows == 0:
+            reasons = Counter(d["reason"].split(":")[0] for d in dropped)
+            raise CorpusError(f"{output}: no clip passed QC ({dict(reasons) or 'no takes'})")
+        clips = writer.finish()
+        datasets.disable_progress_bars()
+        clips.save_to_disk(str(staging), max_shard_size="500MB")
         del clips
-        shutil.rmtree(staging / ".cache", ignore_errors=True)
+        shutil.rmtree(staging / ".stream")
         report = PrepareReport(
             output=output,
             summary=dict(summary),
@@ -219,23 +217,6 @@ def prepare_corpus(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
-
-
-def _dataset_from_rows(
-    rows: Callable[[], Iterator[dict[str, Any]]], cache: Path
-) -> datasets.Dataset:
-    """Stream rows into an Arrow dataset under `cache`, re-raising user errors unwrapped
-    (`datasets` wraps any exception raised inside the generator)."""
-    datasets.disable_progress_bars()
-    try:
-        return datasets.Dataset.from_generator(
-            rows, features=CLIP_FEATURES, cache_dir=str(cache), fingerprint=uuid.uuid4().hex
-        )
-    except DatasetGenerationError as error:
-        cause = error.__cause__
-        if isinstance(cause, VermoError | KeyboardInterrupt):
-            raise cause from None
-        raise
 
 
 def _sidecar(

@@ -17,6 +17,7 @@ from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
 from vermo_cli.errors import CorpusError
@@ -60,6 +61,66 @@ CLIP_FEATURES = Features(
         "take_offset": Value("float32"),
     }
 )
+
+
+class ClipTableWriter:
+    """Streams corpus rows into one Arrow IPC file, a batch at a time, then opens it as a
+    `datasets.Dataset`.
+
+    Motion goes into Arrow as flat float32 buffers with offsets (no per-value Python objects):
+    about ten times faster than letting `datasets` encode nested arrays row by row.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.schema = CLIP_FEATURES.arrow_schema
+        self._sink = pa.OSFile(str(path), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, self.schema)
+        self.rows = 0
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows (dicts with the `CLIP_FEATURES` columns; motion as numpy arrays)."""
+        if not rows:
+            return
+        columns = {
+            column.name: _motion_column([row["motion"] for row in rows], column.type)
+            if column.name == "motion"
+            else pa.array([row[column.name] for row in rows], type=column.type)
+            for column in self.schema
+        }
+        self._writer.write_table(pa.Table.from_pydict(columns, schema=self.schema))
+        self.rows += len(rows)
+
+    def finish(self) -> datasets.Dataset:
+        """Close the file and open it (memory-mapped) as a dataset with the corpus features."""
+        self.close()
+        return datasets.Dataset.from_file(
+            str(self.path), info=datasets.DatasetInfo(features=CLIP_FEATURES)
+        )
+
+    def close(self) -> None:
+        """Close the file; safe to call twice."""
+        if not self._sink.closed:
+            self._writer.close()
+            self._sink.close()
+
+
+def _offsets(lengths: np.ndarray) -> pa.Array:
+    return pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
+
+
+def _motion_column(motions: list[np.ndarray], column_type: pa.DataType) -> pa.Array:
+    """Arrow `list<Array3D(None, 52, 3)>` column from `[agents, frames, 52, 3]` arrays."""
+    flat = np.concatenate([np.ascontiguousarray(m, dtype=np.float32).reshape(-1) for m in motions])
+    joints = flat.size // 3
+    per_joint = pa.ListArray.from_arrays(_offsets(np.full(joints, 3)), pa.array(flat))
+    per_frame = pa.ListArray.from_arrays(
+        _offsets(np.full(joints // NUM_JOINTS, NUM_JOINTS)), per_joint
+    )
+    agent_frames = np.concatenate([np.full(m.shape[0], m.shape[1]) for m in motions])
+    per_agent = pa.ListArray.from_arrays(_offsets(agent_frames), per_frame)
+    agents = pa.ExtensionArray.from_storage(column_type.value_type, per_agent)
+    return pa.ListArray.from_arrays(_offsets(np.array([m.shape[0] for m in motions])), agents)
 
 
 @dataclass(frozen=True)
