@@ -38,7 +38,7 @@ _RIG_PARENTS: tuple[int, ...] = (*PARENTS, JOINT_INDEX["left_ankle"], JOINT_INDE
 _HEEL_OFFSET = np.array([0.0, -0.06, -0.05])
 _CONTACTS = np.array([_LEFT_HEEL, _RIGHT_HEEL, JOINT_INDEX["left_foot"], JOINT_INDEX["right_foot"]])
 # Width (metres) of the soft choice of which contact point carries the weight.
-_CONTACT_SOFTNESS = 0.01
+_CONTACT_SOFTNESS = 0.004
 
 _GLOBAL_DEFAULTS: dict[str, float] = {
     "yaw": 0.0,
@@ -58,6 +58,7 @@ _SIDE_DEFAULTS: dict[str, float] = {
     "collar_raise": 0.0,
     "shoulder_abd": 8.0,
     "shoulder_fwd": 4.0,
+    "shoulder_swing": 0.0,
     "shoulder_twist": 0.0,
     "elbow_flex": 12.0,
     "wrist_flex": 5.0,
@@ -84,7 +85,10 @@ class Body:
 def random_body(rng: np.random.Generator) -> Body:
     """A body scaled 0.9-1.1 from the rest skeleton, with arms and legs varied by +-3 %."""
     offsets = np.concatenate([REST_OFFSETS, [_HEEL_OFFSET, _HEEL_OFFSET]]) * rng.uniform(0.9, 1.1)
-    for names, factor in ((_ARM_BONES, rng.uniform(0.97, 1.03)), (_LEG_BONES, rng.uniform(0.97, 1.03))):
+    for names, factor in (
+        (_ARM_BONES, rng.uniform(0.97, 1.03)),
+        (_LEG_BONES, rng.uniform(0.97, 1.03)),
+    ):
         offsets[[JOINT_INDEX[name] for name in names]] *= factor
     return Body(offsets=offsets)
 
@@ -108,7 +112,9 @@ def side_pose(side: str, **values: float) -> dict[str, float]:
     return {f"{side}_{name}": value for name, value in values.items()}
 
 
-def eased_curve(times: np.ndarray, key_times: Sequence[float], values: Sequence[float]) -> np.ndarray:
+def eased_curve(
+    times: np.ndarray, key_times: Sequence[float], values: Sequence[float]
+) -> np.ndarray:
     """Pose-to-pose curve `[frames]` through `values` at `key_times` (seconds, increasing).
 
     Each segment is cosine-eased, so the curve's velocity is zero at every key: motion built
@@ -153,12 +159,18 @@ def keep_feet_flat(channels: Channels) -> None:
         )
 
 
-def add_idle(channels: Channels, times: np.ndarray, rng: np.random.Generator, amount: float) -> None:
+def add_idle(
+    channels: Channels, times: np.ndarray, rng: np.random.Generator, amount: float
+) -> None:
     """Add breathing, small sway, head drift and mild finger curling (`amount` 0-1 scales it)."""
 
     def wobble(frequency: float, amplitude: float) -> np.ndarray:
         phase = rng.uniform(0.0, 2.0 * np.pi)
-        return amount * amplitude * np.sin(2.0 * np.pi * frequency * rng.uniform(0.8, 1.2) * times + phase)
+        return (
+            amount
+            * amplitude
+            * np.sin(2.0 * np.pi * frequency * rng.uniform(0.8, 1.2) * times + phase)
+        )
 
     channels["spine_flex"] = channels["spine_flex"] + wobble(0.25, 1.5)
     channels["spine_side"] = channels["spine_side"] + wobble(0.17, 1.0)
@@ -182,8 +194,10 @@ def local_rotations(channels: Channels) -> np.ndarray:
     """Local rotations `[frames, 54, 3, 3]` of the rig's joints from angle channels (degrees).
 
     The rest skeleton is a T-pose facing +z with palms down, so shoulder abduction is measured
-    from the arm hanging down (0) to horizontal (90) to overhead (180); elbow flexion bends the
-    forearm towards the front of the upper arm; positive shoulder twist is internal rotation.
+    from the arm hanging down (0) to horizontal (90) to overhead (180); forward flexion turns the
+    arm about the across-body axis (for a lowered arm: forwards), swing turns it about the
+    vertical (for a raised arm: forwards); elbow flexion bends the forearm towards the front of
+    the upper arm; positive shoulder twist is internal rotation.
     """
     frames = len(channels["yaw"])
     rotations = np.broadcast_to(np.eye(3), (frames, NUM_JOINTS + 2, 3, 3)).copy()
@@ -220,7 +234,8 @@ def local_rotations(channels: Channels) -> np.ndarray:
         set_joint(f"{side}_collar", _turn(_Z, sign * angle("collar_raise")))
         set_joint(
             f"{side}_shoulder",
-            _turn(_X, -angle("shoulder_fwd"))
+            _turn(_Y, -sign * angle("shoulder_swing"))
+            @ _turn(_X, -angle("shoulder_fwd"))
             @ _turn(_Z, -sign * (90.0 - angle("shoulder_abd")))
             @ _turn(_X, angle("shoulder_twist")),
         )
@@ -231,7 +246,9 @@ def local_rotations(channels: Channels) -> np.ndarray:
         )
         for finger in _LONG_FINGERS:
             for segment, share in enumerate(_CURL_SHARE[finger], start=1):
-                set_joint(f"{side}_{finger}{segment}", _turn(_Z, -sign * share * angle("finger_curl")))
+                set_joint(
+                    f"{side}_{finger}{segment}", _turn(_Z, -sign * share * angle("finger_curl"))
+                )
         thumb_axis = np.array([1.0, 0.0, -sign]) / np.sqrt(2.0)
         for segment in (1, 2, 3):
             set_joint(f"{side}_thumb{segment}", _turn(thumb_axis, angle("thumb_curl")))
