@@ -22,7 +22,7 @@ from vermo_cli.data.sources import SourceOptions, load_source
 BVH_SETS = {
     "LAFAN1 (24 takes, 30 fps)": ["lafan1/bvh"],
     "Bandai 1+2 (234 takes, 30 fps)": ["bandai"],
-    "CMU + Xia (14 takes, 120 fps)": ["cmu", "xia"],
+    "CMU + Xia (13 takes, 120 fps)": ["cmu", "xia"],
 }
 
 
@@ -83,7 +83,7 @@ def main() -> None:
                 f"{report.seconds:.1f}",
                 f"{report.source_frames / report.seconds:,.0f}",
             )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":
