@@ -1,8 +1,9 @@
 """Normalisation statistics: mean per channel, one shared std per joint group ("avg-std").
 
-Positions are `[frames, 52, 3]` = 156 channels per agent. The mean is kept per channel; the std is
-pooled over all channels of a group (22 body joints, 30 hand joints), which the paper found to
-train better than per-channel std or min-max scaling. Invalid joints do not count.
+Positions are `[frames, 52, 3]` = 156 channels per agent. The mean is kept per channel; the std of a
+group (22 body joints = 66 channels, 30 hand joints = 90 channels) is the average of its channels'
+stds, as HumanML3D does and as the paper's "avg-std", which trained better than per-channel std or
+min-max scaling. Invalid joints do not count.
 """
 
 from __future__ import annotations
@@ -45,14 +46,14 @@ class NormalisationStats:
         )
 
     def group_std(self, joints: np.ndarray) -> float | None:
-        """Pooled within-channel std (metres) over the given joint indices; None if no data."""
-        count = self.count[joints]
-        if count.sum() == 0:
+        """Average of the per-channel stds (metres) of the given joints' channels that have
+        data; None if none has."""
+        joints = np.asarray(joints)[self.count[joints] > 0]
+        if joints.size == 0:
             return None
-        mean = self.mean()[joints]
-        variance = self.total_squares[joints] / np.maximum(count, 1)[:, None] - mean**2
-        pooled = float(np.sum(np.maximum(variance, 0.0) * count[:, None]) / (3 * count.sum()))
-        return max(float(np.sqrt(pooled)), 1e-6)
+        count = self.count[joints][:, None]
+        variance = self.total_squares[joints] / count - self.mean()[joints] ** 2
+        return max(float(np.sqrt(np.maximum(variance, 0.0)).mean()), 1e-6)
 
     def to_json(self) -> dict[str, object]:
         """The sidecar form: mean `[52][3]`, `std_body`, `std_hand` (null without hand data)."""
