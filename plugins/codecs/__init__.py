@@ -1,0 +1,1 @@
+"""Built-in audio codecs (entry-point group `vermo.codecs`)."""

@@ -1,0 +1,1 @@
+"""Metrics, each a small function whose docstring states its definition."""

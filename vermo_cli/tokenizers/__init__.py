@@ -1,0 +1,1 @@
+"""Tokenizers: FlowVQ for motion, audio codecs, and (later) the shared vocabulary."""
