@@ -213,6 +213,201 @@ def prepare(
         )
 
 
+tokenize_app = typer.Typer(
+    help="Motion tokenizer (FlowVQ): fit, encode a corpus, decode codes, evaluate.",
+    no_args_is_help=True,
+)
+app.add_typer(tokenize_app, name="tokenize")
+
+
+class _RichFitProgress:
+    """One progress bar per training stage, with the latest training and validation loss."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, int] = {}
+
+    def stage_started(self, stage: int, total_steps: int, first_step: int) -> None:
+        name = "stage 1 autoencoder" if stage == 1 else "stage 2 flow decoder"
+        self.tasks[stage] = self.progress.add_task(
+            name, total=total_steps, completed=first_step, loss=float("nan"), val=float("nan")
+        )
+
+    def step_done(self, stage: int, step: int, loss: float) -> None:
+        self.progress.update(self.tasks[stage], completed=step, loss=loss)
+
+    def validated(self, stage: int, step: int, loss: float) -> None:
+        self.progress.update(self.tasks[stage], val=loss)
+
+
+class _RichCountProgress:
+    """A progress bar over clips."""
+
+    def __init__(self, progress: Progress, description: str) -> None:
+        self.progress = progress
+        self.description = description
+        self.task: int | None = None
+
+    def start(self, total_clips: int) -> None:
+        self.task = self.progress.add_task(self.description, total=total_clips)
+
+    def advance(self, clips: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=clips)
+
+
+def _bar(*extra: TextColumn) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *extra,
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=error_console,
+    )
+
+
+@tokenize_app.command("fit")
+def tokenize_fit(
+    data: Annotated[Path, typer.Option(help="Corpus written by `vermo prepare`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Tokenizer directory.")],
+    recipe: Annotated[
+        Path | None,
+        typer.Option(help="Recipe YAML, e.g. recipes/flowvq-tiny.yaml (not needed to resume)."),
+    ] = None,
+    stage: Annotated[
+        int | None, typer.Option(min=1, max=2, help="Train only stage 1 or only stage 2.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the latest checkpoint in --output.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
+) -> None:
+    """Train a FlowVQ motion tokenizer: stage 1 (FSQ autoencoder), then stage 2 (flow decoder).
+
+    Checkpoints go to OUTPUT/checkpoints, TensorBoard logs to OUTPUT/logs
+    (`tensorboard --logdir OUTPUT/logs`). Interrupted runs continue exactly with `--resume`.
+    """
+    from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+
+    with user_errors():
+        stages = (stage,) if stage else (1, 2)
+        columns = (TextColumn("loss {task.fields[loss]:.4f} · val {task.fields[val]:.4f}"),)
+        with _bar(*columns) as bar:
+            info = fit_flowvq(
+                data, output, recipe, stages, resume, overwrite, _RichFitProgress(bar)
+            )
+        losses = ", ".join(
+            f"stage {number} validation loss {record['validation_loss']:.4f}"
+            for number, record in sorted(info["stages"].items())
+        )
+        console.print(f"tokenizer {info['identity']} written to {output} ({losses})")
+
+
+@tokenize_app.command("encode")
+def tokenize_encode(
+    tokenizer: Annotated[Path, typer.Option(help="Tokenizer directory from `tokenize fit`.")],
+    data: Annotated[Path, typer.Option(help="Corpus to encode.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Token corpus directory.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
+) -> None:
+    """Encode a corpus's motion into FlowVQ codes (an Arrow token corpus that records the
+    tokenizer's identity)."""
+    from vermo_cli.tokenizers.token_corpus import encode_corpus
+
+    with user_errors():
+        with _bar() as bar:
+            sidecar = encode_corpus(
+                tokenizer, data, output, overwrite, _RichCountProgress(bar, "encoding")
+            )
+        console.print(
+            f"{sidecar['clips']:,} clips -> {sidecar['tokens']:,} motion tokens in {output} "
+            f"(tokenizer {sidecar['tokenizer']['identity']})"
+        )
+
+
+@tokenize_app.command("decode")
+def tokenize_decode(
+    tokenizer: Annotated[Path, typer.Option(help="Tokenizer directory.")],
+    tokens: Annotated[
+        Path,
+        typer.Argument(
+            help="A token corpus (with --clip), or a .npy / .txt file of codes "
+            "[agents, steps] (one person per line in .txt).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Motion .npz to write.")],
+    clip: Annotated[str | None, typer.Option(help="Clip id inside a token corpus.")] = None,
+    decoder: Annotated[str, typer.Option(help="flow (default) or vqvae (stage 1).")] = "flow",
+    flow_steps: Annotated[
+        int | None, typer.Option(min=1, help="Flow sampling steps (recipe default: 28).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the flow decoder's noise.")] = 0,
+) -> None:
+    """Decode FlowVQ codes back to motion and save it as .npz (joints, fps, mask, tokens)."""
+    from vermo_cli.tokenizers.decode_file import decode_to_npz
+
+    with user_errors():
+        if decoder not in ("flow", "vqvae"):
+            raise VermoError(f"--decoder must be flow or vqvae, got '{decoder}'")
+        shape = decode_to_npz(tokenizer, tokens, output, clip, decoder, flow_steps, seed)
+        console.print(f"wrote {output}: {shape[0]} person(s), {shape[1]} frames at 30 fps")
+
+
+@tokenize_app.command("eval")
+def tokenize_eval(
+    tokenizer: Annotated[Path, typer.Option(help="Tokenizer directory.")],
+    data: Annotated[Path, typer.Option(help="Corpus to measure on.")],
+    split: Annotated[
+        str, typer.Option(help="A split (test), a source (lafan1) or a tag (subject:4).")
+    ] = "test",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N clips.")] = None,
+    flow_steps: Annotated[int | None, typer.Option(min=1, help="Flow sampling steps.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the flow decoder's noise.")] = 0,
+    json_output: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON here.")
+    ] = None,
+) -> None:
+    """Reconstruction error (metres): MPJPE and PA-MPJPE (all/body/hand joints), root ADE/FDE,
+    for the stage-1 decoder and the flow decoder side by side."""
+    import json
+
+    from vermo_cli.tokenizers.flowvq_eval import evaluate_tokenizer
+
+    with user_errors():
+        with _bar() as bar:
+            result = evaluate_tokenizer(
+                tokenizer,
+                data,
+                split,
+                limit,
+                flow_steps,
+                seed,
+                _RichCountProgress(bar, "reconstructing"),
+            )
+        table = Table(
+            title=f"{result['tokenizer']['recipe']} on {data} ({split}, {result['clips']} clips)",
+            title_justify="left",
+        )
+        table.add_column("decoder")
+        keys = list(next(iter(result["decoders"].values())))
+        for key in keys:
+            table.add_column(key.replace("_", " "), justify="right")
+        for name, metrics in result["decoders"].items():
+            table.add_row(name, *(f"{metrics[key]:.4f}" for key in keys))
+        console.print(table)
+        speed = result["encode_frames_per_second"]
+        console.print(
+            f"codes used: {result['codes_used']:,} of {result['codebook_size']:,}"
+            + (f"; encoding {speed:,.0f} frames/s" if speed else "")
+        )
+        if json_output:
+            json_output.write_text(json.dumps(result, indent=1) + "\n")
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="vermo")

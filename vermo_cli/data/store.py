@@ -8,6 +8,7 @@ Layout of a corpus directory DIR:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -134,6 +135,11 @@ class Corpus:
     def stats(self) -> dict[str, Any]:
         """Normalisation statistics from the sidecar (mean `[52][3]`, std_body, std_hand)."""
         return self.info["stats"]
+
+    @property
+    def identity(self) -> str:
+        """16 hex digits of the sidecar's hash: a rewritten corpus gets a new identity."""
+        return hashlib.sha256((self.path / SIDECAR_NAME).read_bytes()).hexdigest()[:16]
 
     def audio_path(self, relative: str) -> Path:
         """Absolute path of an audio file named in a clip row."""

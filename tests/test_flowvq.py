@@ -1,0 +1,232 @@
+"""Tests of the FlowVQ tokenizer: shapes, codes, masking, determinism, resume and errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from vermo_cli.data.prepare import SourceRequest, prepare_corpus
+from vermo_cli.data.sources import SourceOptions
+from vermo_cli.data.store import SIDECAR_NAME, open_corpus
+from vermo_cli.errors import CorpusError
+from vermo_cli.motion.skeleton import HAND_JOINTS, body_only_mask
+from vermo_cli.tokenizers.flowvq import FlowVQTokenizer, TokenizerError
+from vermo_cli.tokenizers.flowvq_data import MotionBatch
+from vermo_cli.tokenizers.flowvq_model import MotionQuantizer, MotionVqVae
+from vermo_cli.tokenizers.flowvq_recipe import (
+    QuantizerConfig,
+    RecipeError,
+    VqVaeConfig,
+    load_flowvq_recipe,
+)
+from vermo_cli.tokenizers.flowvq_train import fit_flowvq, masked_mean, reconstruction_loss
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def tiny_recipe(path: Path, steps: int = 4, checkpoint_every: int = 2) -> Path:
+    """A recipe small enough to train in seconds, derived from the shipped tiny recipe."""
+    recipe = yaml.safe_load((RECIPES / "flowvq-tiny.yaml").read_text())
+    recipe["vqvae"].update(width=16, blocks_per_level=1, quantizer_blocks=1)
+    recipe["flow"].update(blocks=1, heads=2, head_dim=8, ffn=32, sampling_steps=4)
+    for stage in ("stage1", "stage2"):
+        recipe[stage].update(
+            steps=steps,
+            batch_size=4,
+            crop_frames=24,
+            warmup_steps=1,
+            checkpoint_every=checkpoint_every,
+            validate_every=2,
+            log_every=1,
+        )
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("flowvq") / "corpus"
+    prepare_corpus([SourceRequest("synthetic")], output, SourceOptions(clips=24, seed=2))
+    return output
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dir(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tok")
+    output = root / "tokenizer"
+    fit_flowvq(corpus, output, tiny_recipe(root / "recipe.yaml"))
+    return output
+
+
+def test_shipped_recipes_validate() -> None:
+    recipes = sorted(RECIPES.glob("flowvq*.yaml"))
+    assert {p.name for p in recipes} >= {"flowvq.yaml", "flowvq-tiny.yaml"}
+    for path in recipes:
+        recipe = load_flowvq_recipe(path)
+        assert path.read_text().startswith("#") and "vermo tokenize fit" in path.read_text()
+        assert recipe.vqvae.compression == 4
+    paper = load_flowvq_recipe(RECIPES / "flowvq.yaml")
+    assert paper.vqvae.width == 512 and paper.vqvae.quantizer.size == 4375
+    assert (paper.flow.blocks, paper.flow.heads, paper.flow.head_dim, paper.flow.ffn) == (
+        8,
+        4,
+        128,
+        1024,
+    )
+
+
+def test_bad_recipes_are_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "kind: flowvq\nname: x\nstage1: {steps: 1, batch_size: 1, learning_rate: 1}\n"
+        "stage2: {steps: 1, batch_size: 1, learning_rate: 1}\nvqvae: {widht: 3}\n"
+    )
+    with pytest.raises(RecipeError, match=r"vqvae\.widht"):
+        load_flowvq_recipe(path)
+    path.write_text("kind: flowvq\n  bad: [")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_flowvq_recipe(path)
+    path.write_text(
+        (RECIPES / "flowvq-tiny.yaml").read_text().replace("compression: 4", "compression: 3")
+    )
+    with pytest.raises(RecipeError, match="power of two"):
+        load_flowvq_recipe(path)
+
+
+@pytest.mark.parametrize("architecture", ["flowvq", "vanilla"])
+@pytest.mark.parametrize("frames", [4, 37, 64])
+def test_autoencoder_keeps_length(architecture: str, frames: int) -> None:
+    config = VqVaeConfig(
+        architecture=architecture,
+        width=16,
+        blocks_per_level=1,
+        dilation_growth=3 if architecture == "vanilla" else 1,
+    )
+    model = MotionVqVae(config)
+    padded = -(-frames // 4) * 4
+    reconstruction, codes, _ = model(torch.randn(2, padded, 156))
+    assert reconstruction.shape == (2, padded, 156) and codes.shape == (2, padded // 4)
+
+
+def test_fsq_codes_cover_0_to_4374() -> None:
+    quantizer = MotionQuantizer(8, QuantizerConfig(kind="fsq"))
+    latents = torch.randn(4, 8, 4096) * 50.0
+    quantized, codes, auxiliary = quantizer(latents)
+    assert codes.min() >= 0 and codes.max() <= 4374 and float(auxiliary) == 0.0
+    assert codes.min() == 0 or codes.max() == 4374  # extreme latents reach the corners
+    assert len(torch.unique(codes)) > 100
+    # Decoding from codes sees exactly the latents the quantizer produced.
+    assert torch.allclose(quantizer.codes_to_latents(codes), quantized, atol=1e-5)
+
+
+def test_invalid_joints_give_no_loss_and_no_gradient() -> None:
+    torch.manual_seed(0)
+    model = MotionVqVae(VqVaeConfig(width=16, blocks_per_level=1))
+    mask = torch.from_numpy(body_only_mask())[None].repeat(2, 1)
+    motion = torch.randn(2, 16, 156)
+    motion[:, :, 66:] = 0.0  # invalid hand channels are zero after normalisation
+    batch = MotionBatch(motion, torch.ones(2, 16, dtype=torch.bool), mask)
+    reconstruction = model(batch.motion)[0].detach().requires_grad_(True)
+    masked_mean((reconstruction - batch.motion) ** 2, batch).backward()
+    assert torch.all(reconstruction.grad[:, :, 66:] == 0)
+    assert torch.any(reconstruction.grad[:, :, :66] != 0)
+    # Whatever the decoder puts on hand channels, the loss does not change.
+    loss = reconstruction_loss(model)
+    with torch.no_grad():
+        before = loss(batch, 0).item()
+        model.decoder.net[-1].bias[66:] += 5.0
+        after_hands = loss(batch, 0).item()
+        model.decoder.net[-1].bias[:66] += 5.0
+        after_body = loss(batch, 0).item()
+    assert after_hands == pytest.approx(before, rel=1e-6)
+    assert after_body > before + 1.0
+    assert HAND_JOINTS[0] * 3 == 66
+
+
+@pytest.mark.slow
+def test_round_trip_lengths_for_one_and_two_people(tokenizer_dir: Path) -> None:
+    tokenizer = FlowVQTokenizer.load(tokenizer_dir)
+    rng = np.random.default_rng(0)
+    for agents, frames in ((1, 37), (2, 37), (1, 40), (2, 1)):
+        joints = rng.normal(size=(agents, frames, 52, 3)).astype(np.float32)
+        codes = tokenizer.encode(joints, body_only_mask())
+        assert codes.shape == (agents, -(-frames // 4)) and codes.dtype == np.int64
+        assert codes.min() >= 0 and codes.max() < 4375
+        for decoder in ("vqvae", "flow"):
+            decoded = tokenizer.decode(codes, frames, decoder)
+            assert decoded.shape == (agents, frames, 52, 3)
+            assert tokenizer.reconstruct(joints, body_only_mask(), decoder).shape == decoded.shape
+
+
+@pytest.mark.slow
+def test_encode_is_deterministic_and_flow_sampling_is_seeded(tokenizer_dir: Path) -> None:
+    tokenizer = FlowVQTokenizer.load(tokenizer_dir)
+    clips = open_corpus(tokenizer.info["corpus"]["path"]).clips.with_format("numpy")
+    motion, mask = clips[0]["motion"], clips[0]["joint_mask"]
+    assert np.array_equal(tokenizer.encode(motion, mask), tokenizer.encode(motion, mask))
+    codes = tokenizer.encode(motion, mask)
+    first = tokenizer.decode(codes, decoder="flow", seed=1)
+    assert np.array_equal(first, tokenizer.decode(codes, decoder="flow", seed=1))
+    assert not np.allclose(first, tokenizer.decode(codes, decoder="flow", seed=2))
+
+
+class StopAt:
+    """Progress receiver that interrupts training after a given step (like Ctrl-C)."""
+
+    def __init__(self, stage: int, step: int) -> None:
+        self.stage, self.step = stage, step
+
+    def stage_started(self, stage: int, total_steps: int, first_step: int) -> None: ...
+
+    def validated(self, stage: int, step: int, loss: float) -> None: ...
+
+    def step_done(self, stage: int, step: int, loss: float) -> None:
+        if (stage, step) == (self.stage, self.step):
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", [1, 2])
+def test_resume_continues_the_same_loss_curve(corpus: Path, tmp_path: Path, stage: int) -> None:
+    recipe = tiny_recipe(tmp_path / "recipe.yaml", steps=6, checkpoint_every=3)
+    fit_flowvq(corpus, tmp_path / "straight", recipe)
+    with pytest.raises(KeyboardInterrupt):
+        fit_flowvq(corpus, tmp_path / "resumed", recipe, progress=StopAt(stage, 5))
+    fit_flowvq(corpus, tmp_path / "resumed", resume=True, stages=(stage, 2) if stage == 1 else (2,))
+    for number in (1, 2):
+        straight = (tmp_path / f"straight/logs/stage{number}/train.csv").read_text()
+        resumed = (tmp_path / f"resumed/logs/stage{number}/train.csv").read_text()
+        assert resumed == straight
+    straight_info = json.loads((tmp_path / "straight/tokenizer.json").read_text())
+    resumed_info = json.loads((tmp_path / "resumed/tokenizer.json").read_text())
+    assert resumed_info["identity"] == straight_info["identity"]
+
+
+@pytest.mark.slow
+def test_corpus_without_stats_and_joint_set_mismatch(
+    corpus: Path, tmp_path: Path, tokenizer_dir: Path
+) -> None:
+    broken = tmp_path / "no-stats"
+    shutil.copytree(corpus, broken)
+    sidecar = json.loads((broken / SIDECAR_NAME).read_text())
+    del sidecar["stats"]
+    (broken / SIDECAR_NAME).write_text(json.dumps(sidecar))
+    with pytest.raises(CorpusError, match="no normalisation statistics"):
+        fit_flowvq(broken, tmp_path / "out", tiny_recipe(tmp_path / "r.yaml"))
+    sidecar = json.loads((corpus / SIDECAR_NAME).read_text())
+    sidecar["skeleton"]["joint_names"] = sidecar["skeleton"]["joint_names"][:22]
+    (broken / SIDECAR_NAME).write_text(json.dumps(sidecar))
+    with pytest.raises(TokenizerError, match="joint set"):
+        fit_flowvq(broken, tmp_path / "out2", tiny_recipe(tmp_path / "r.yaml"))
+    from vermo_cli.tokenizers.token_corpus import encode_corpus
+
+    with pytest.raises(TokenizerError, match="joint set"):
+        encode_corpus(tokenizer_dir, broken, tmp_path / "tokens")
+    with pytest.raises(TokenizerError, match="not a trained FlowVQ tokenizer"):
+        FlowVQTokenizer.load(tmp_path)

@@ -1,0 +1,58 @@
+"""vermo's motion `.npz` files: joints, fps, mask and what produced them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vermo_cli.errors import VermoError
+from vermo_cli.motion.resample import CANONICAL_FPS
+from vermo_cli.motion.skeleton import NUM_JOINTS
+
+
+def save_motion_npz(
+    path: Path,
+    joints: np.ndarray,
+    joint_mask: np.ndarray,
+    fps: float = CANONICAL_FPS,
+    tokens: np.ndarray | None = None,
+    task: str = "",
+    prompt: str = "",
+    **extra: Any,
+) -> None:
+    """Write `joints` `[agents, frames, 52, 3]` metres with keys joints, fps, mask, task,
+    prompt, tokens (and any `extra` arrays), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}.npz")
+    try:
+        np.savez(
+            temporary,
+            joints=np.asarray(joints, dtype=np.float32),
+            fps=np.float32(fps),
+            mask=np.asarray(joint_mask, dtype=bool),
+            task=np.str_(task),
+            prompt=np.str_(prompt),
+            tokens=np.asarray(tokens if tokens is not None else [], dtype=np.int64),
+            **extra,
+        )
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_motion_npz(path: Path) -> dict[str, Any]:
+    """Read a vermo motion `.npz`; one-line `VermoError` if it is not one."""
+    path = Path(path)
+    try:
+        with np.load(path) as content:
+            data = {key: content[key] for key in content.files}
+    except (OSError, ValueError) as error:
+        raise VermoError(f"{path}: not a readable .npz ({error})") from None
+    joints = data.get("joints")
+    if joints is None or joints.ndim != 4 or joints.shape[2:] != (NUM_JOINTS, 3):
+        raise VermoError(f"{path}: no 'joints' array of shape [agents, frames, 52, 3]")
+    return data

@@ -1,0 +1,158 @@
+"""Stage 2 of FlowVQ: a flow-matching transformer that decodes quantized latents to motion.
+
+Each block runs cross-attention (queries: the noisy motion frames; keys and values: the timestep
+embedding as one token followed by the quantized latents), then self-attention over the frames,
+then a feed-forward layer, all pre-norm with residuals. It predicts the rectified-flow velocity
+`noise - motion`; sampling integrates it with diffusers' `FlowMatchEulerDiscreteScheduler`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
+from torch import nn
+
+from vermo_cli.tokenizers.flowvq_model import MOTION_CHANNELS
+from vermo_cli.tokenizers.flowvq_recipe import FlowDecoderConfig
+
+
+def sinusoidal_embedding(positions: torch.Tensor, channels: int) -> torch.Tensor:
+    """`[..., channels]` sine/cosine features of real-valued `positions` `[...]`."""
+    half = channels // 2
+    frequencies = torch.exp(
+        -math.log(10000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / half
+    )
+    angles = positions.float()[..., None] * frequencies
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class FlowBlock(nn.Module):
+    """Cross-attention, self-attention, feed-forward; pre-norm residual."""
+
+    def __init__(self, width: int, heads: int, ffn: int) -> None:
+        super().__init__()
+        self.cross_norm = nn.LayerNorm(width)
+        self.context_norm = nn.LayerNorm(width)
+        self.cross = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.self_norm = nn.LayerNorm(width)
+        self.attention = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.ffn_norm = nn.LayerNorm(width)
+        self.ffn = nn.Sequential(nn.Linear(width, ffn), nn.GELU(), nn.Linear(ffn, width))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        frame_padding: torch.Tensor | None,
+        context_padding: torch.Tensor | None,
+    ) -> torch.Tensor:
+        query = self.cross_norm(x)
+        keys = self.context_norm(context)
+        x = (
+            x
+            + self.cross(query, keys, keys, key_padding_mask=context_padding, need_weights=False)[0]
+        )
+        normed = self.self_norm(x)
+        x = (
+            x
+            + self.attention(
+                normed, normed, normed, key_padding_mask=frame_padding, need_weights=False
+            )[0]
+        )
+        return x + self.ffn(self.ffn_norm(x))
+
+
+class FlowMatchingDecoder(nn.Module):
+    """Predicts velocity `[batch, frames, 156]` from noisy motion, timestep and latents."""
+
+    def __init__(self, config: FlowDecoderConfig, latent_width: int, compression: int) -> None:
+        super().__init__()
+        self.config = config
+        self.compression = compression
+        width = config.heads * config.head_dim
+        self.width = width
+        self.motion_in = nn.Linear(MOTION_CHANNELS, width)
+        self.latent_in = nn.Linear(latent_width, width)
+        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        self.blocks = nn.ModuleList(
+            FlowBlock(width, config.heads, config.ffn) for _ in range(config.blocks)
+        )
+        self.out_norm = nn.LayerNorm(width)
+        self.motion_out = nn.Linear(width, MOTION_CHANNELS)
+        nn.init.zeros_(self.motion_out.weight)
+        nn.init.zeros_(self.motion_out.bias)
+
+    def forward(
+        self,
+        noisy: torch.Tensor,
+        timesteps: torch.Tensor,
+        latents: torch.Tensor,
+        frame_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`noisy` `[batch, frames, 156]`; `timesteps` `[batch]` on the scheduler's scale
+        (0-1000); `latents` `[batch, width, steps]` quantized; `frame_mask` `[batch, frames]`
+        True on real frames. Latent i is placed at frame `compression * (i + 0.5)` so that the
+        two sequences share one time axis."""
+        batch, frames, _ = noisy.shape
+        steps = latents.shape[-1]
+        frame_positions = torch.arange(frames, device=noisy.device)
+        latent_positions = (torch.arange(steps, device=noisy.device) + 0.5) * self.compression
+        x = self.motion_in(noisy) + sinusoidal_embedding(frame_positions, self.width)
+        memory = self.latent_in(latents.transpose(1, 2)) + sinusoidal_embedding(
+            latent_positions, self.width
+        )
+        time_token = self.time_mlp(sinusoidal_embedding(timesteps, self.width))[:, None]
+        context = torch.cat([time_token, memory], dim=1)
+        frame_padding = context_padding = None
+        if frame_mask is not None:
+            frame_padding = ~frame_mask
+            step_padding = ~frame_mask[:, :: self.compression][:, :steps]
+            context_padding = torch.cat([step_padding.new_zeros(batch, 1), step_padding], dim=1)
+        for block in self.blocks:
+            x = block(x, context, frame_padding, context_padding)
+        return self.motion_out(self.out_norm(x))
+
+
+def make_scheduler(config: FlowDecoderConfig) -> FlowMatchEulerDiscreteScheduler:
+    """A fresh scheduler (it keeps a step counter, so one per sampling run)."""
+    return FlowMatchEulerDiscreteScheduler(
+        num_train_timesteps=config.train_timesteps, shift=config.shift
+    )
+
+
+def flow_matching_targets(
+    motion: torch.Tensor, scheduler: FlowMatchEulerDiscreteScheduler, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Noisy inputs, timesteps `[batch]` and velocity targets for clean `motion`
+    `[batch, frames, 156]`: a training timestep is drawn uniformly for each sequence,
+    `x_t = (1 - sigma) * motion + sigma * noise` and the target is `noise - motion`."""
+    batch = motion.shape[0]
+    index = torch.randint(0, len(scheduler.timesteps), (batch,), generator=generator)
+    sigma = scheduler.sigmas[index].to(motion)[:, None, None]
+    noise = torch.randn(motion.shape, generator=generator).to(motion)
+    noisy = (1.0 - sigma) * motion + sigma * noise
+    return noisy, scheduler.timesteps[index].to(motion), noise - motion
+
+
+@torch.no_grad()
+def sample_motion(
+    decoder: FlowMatchingDecoder,
+    latents: torch.Tensor,
+    frames: int,
+    steps: int | None = None,
+    generator: torch.Generator | None = None,
+    frame_mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Decode quantized latents `[batch, width, steps]` to normalised motion
+    `[batch, frames, 156]` by Euler integration from Gaussian noise (seeded by `generator`)."""
+    scheduler = make_scheduler(decoder.config)
+    scheduler.set_timesteps(steps or decoder.config.sampling_steps)
+    shape = (latents.shape[0], frames, MOTION_CHANNELS)
+    x = torch.randn(shape, generator=generator).to(latents)
+    for timestep in scheduler.timesteps:
+        batch_timestep = timestep.expand(latents.shape[0]).to(latents)
+        velocity = decoder(x, batch_timestep, latents, frame_mask)
+        x = scheduler.step(velocity, timestep, x).prev_sample
+    return x

@@ -1,0 +1,208 @@
+"""A trained FlowVQ tokenizer on disk: motion `[agents, frames, 52, 3]` <-> codes `[agents, steps]`.
+
+Directory layout: `recipe.yaml` (the recipe it was trained with), `tokenizer.json` (identity,
+normalisation, joint set, training record), `stage1.safetensors` (encoder, quantizer and
+stage-1 decoder) and, after stage 2, `flow.safetensors` (flow-matching decoder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from vermo_cli.errors import VermoError
+from vermo_cli.motion.skeleton import JOINT_NAMES
+from vermo_cli.tokenizers.flow_decoder import FlowMatchingDecoder, sample_motion
+from vermo_cli.tokenizers.flowvq_model import MotionVqVae
+from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe, load_flowvq_recipe
+from vermo_cli.tokenizers.motion_features import MotionNormalizer
+
+TOKENIZER_FORMAT = "vermo-flowvq"
+INFO_NAME = "tokenizer.json"
+STAGE1_WEIGHTS = "stage1.safetensors"
+FLOW_WEIGHTS = "flow.safetensors"
+RECIPE_NAME = "recipe.yaml"
+
+Decoder = Literal["flow", "vqvae"]
+
+
+class TokenizerError(VermoError):
+    """A tokenizer directory is missing, incomplete, or does not fit the data it is used on."""
+
+
+def write_atomically(path: Path, write: Any) -> None:
+    """Call `write(temporary_path)` then rename it to `path`, so readers never see half a file."""
+    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: FlowVQRecipe) -> str:
+    """16 hex digits that change whenever the codes a tokenizer emits could change."""
+    digest = hashlib.sha256(weights.read_bytes())
+    digest.update(json.dumps(normalizer.to_json()).encode())
+    digest.update(recipe.vqvae.model_dump_json().encode())
+    return digest.hexdigest()[:16]
+
+
+class FlowVQTokenizer:
+    """Encoder, quantizer and both decoders, with the normalisation they were trained on."""
+
+    def __init__(
+        self,
+        directory: Path,
+        recipe: FlowVQRecipe,
+        info: dict[str, Any],
+        vqvae: MotionVqVae,
+        flow: FlowMatchingDecoder | None,
+    ) -> None:
+        self.directory = directory
+        self.recipe = recipe
+        self.info = info
+        self.normalizer = MotionNormalizer.from_json(info["normalizer"])
+        self.vqvae = vqvae.eval()
+        self.flow = flow.eval() if flow is not None else None
+        self.device = next(vqvae.parameters()).device
+
+    @property
+    def identity(self) -> str:
+        """Changes whenever the codes could change (weights, normalisation, architecture)."""
+        return self.info["identity"]
+
+    @property
+    def compression(self) -> int:
+        """Frames per code."""
+        return self.recipe.vqvae.compression
+
+    @property
+    def codebook_size(self) -> int:
+        """Distinct codes per step."""
+        return self.recipe.vqvae.quantizer.size
+
+    @property
+    def trained_joint_mask(self) -> np.ndarray:
+        """`[52]` bool: joints that had valid data in training (others decode to noise)."""
+        return np.asarray(self.info["trained_joint_mask"], dtype=bool)
+
+    @classmethod
+    def load(cls, directory: Path, device: str | torch.device = "cpu") -> FlowVQTokenizer:
+        """Load a tokenizer directory written by `vermo tokenize fit`."""
+        directory = Path(directory)
+        info_path = directory / INFO_NAME
+        if not info_path.is_file() or not (directory / STAGE1_WEIGHTS).is_file():
+            raise TokenizerError(
+                f"{directory}: not a trained FlowVQ tokenizer (run `vermo tokenize fit` first)"
+            )
+        info = json.loads(info_path.read_text())
+        if info.get("format") != TOKENIZER_FORMAT:
+            raise TokenizerError(f"{info_path}: not a FlowVQ tokenizer ({info.get('format')!r})")
+        if info.get("joint_names") != list(JOINT_NAMES):
+            raise TokenizerError(f"{directory}: tokenizer was trained on another joint set")
+        recipe = load_flowvq_recipe(directory / RECIPE_NAME)
+        vqvae = MotionVqVae(recipe.vqvae)
+        vqvae.load_state_dict(load_file(str(directory / STAGE1_WEIGHTS)))
+        flow = None
+        if (directory / FLOW_WEIGHTS).is_file():
+            flow = FlowMatchingDecoder(recipe.flow, recipe.vqvae.width, recipe.vqvae.compression)
+            flow.load_state_dict(load_file(str(directory / FLOW_WEIGHTS)))
+            flow.to(device)
+        return cls(directory, recipe, info, vqvae.to(device), flow)
+
+    def check_joint_set(self, joint_names: list[str], what: str) -> None:
+        """`TokenizerError` if data described by `joint_names` uses another skeleton."""
+        if list(joint_names) != list(JOINT_NAMES):
+            raise TokenizerError(
+                f"{what}: its joint set ({len(joint_names)} joints) differs from the tokenizer's"
+            )
+
+    def _padded_features(self, joints: np.ndarray, joint_mask: np.ndarray) -> torch.Tensor:
+        frames = joints.shape[1]
+        padded = -(-frames // self.compression) * self.compression
+        features = self.normalizer.normalize(joints, joint_mask)
+        if padded > frames:
+            edge = np.repeat(features[:, -1:], padded - frames, axis=1)
+            features = np.concatenate([features, edge], axis=1)
+        return torch.from_numpy(features).to(self.device)
+
+    @torch.no_grad()
+    def encode(self, joints: np.ndarray, joint_mask: np.ndarray) -> np.ndarray:
+        """Codes `[agents, ceil(frames / compression)]` int64 of motion `[agents, frames, 52, 3]`
+        (metres, canonical frame); agents are tokenized independently. The last code covers a
+        partial window when frames is not a multiple of the compression (edge-padded)."""
+        if self.recipe.vqvae.quantizer.kind == "rvq":
+            raise TokenizerError(
+                f"{self.directory}: an rvq tokenizer emits several codes per step; the language "
+                "model needs one token per step (use fsq or vq)"
+            )
+        _, codes, _ = self.vqvae.quantize(self._padded_features(joints, joint_mask))
+        return codes.cpu().numpy().astype(np.int64)
+
+    def _decode_latents(
+        self, latents: torch.Tensor, frames: int, decoder: Decoder, steps: int | None, seed: int
+    ) -> np.ndarray:
+        if decoder == "flow":
+            if self.flow is None:
+                raise TokenizerError(
+                    f"{self.directory}: no flow decoder (train stage 2, or use --decoder vqvae)"
+                )
+            generator = torch.Generator().manual_seed(seed)
+            padded = latents.shape[-1] * self.compression
+            features = sample_motion(self.flow, latents, padded, steps, generator)
+        else:
+            features = self.vqvae.decode_latents(latents)
+        return self.normalizer.denormalize(features[:, :frames].cpu().numpy())
+
+    @torch.no_grad()
+    def decode(
+        self,
+        codes: np.ndarray,
+        frames: int | None = None,
+        decoder: Decoder = "flow",
+        flow_steps: int | None = None,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """Motion `[agents, frames, 52, 3]` metres from codes `[agents, steps]`; `frames`
+        defaults to steps x compression. The flow decoder samples from seeded noise."""
+        codes_tensor = torch.as_tensor(np.asarray(codes), dtype=torch.long, device=self.device)
+        if codes_tensor.ndim != 2:
+            raise TokenizerError(
+                f"codes must be [agents, steps], got shape {tuple(codes_tensor.shape)}"
+            )
+        if codes_tensor.numel() and (
+            codes_tensor.min() < 0 or codes_tensor.max() >= self.codebook_size
+        ):
+            raise TokenizerError(f"codes must lie in 0..{self.codebook_size - 1}")
+        frames = frames or codes_tensor.shape[1] * self.compression
+        latents = self.vqvae.quantizer.codes_to_latents(codes_tensor)
+        return self._decode_latents(latents, frames, decoder, flow_steps, seed)
+
+    @torch.no_grad()
+    def reconstruct(
+        self,
+        joints: np.ndarray,
+        joint_mask: np.ndarray,
+        decoder: Decoder = "flow",
+        flow_steps: int | None = None,
+        seed: int = 0,
+    ) -> np.ndarray:
+        """Encode and decode `[agents, frames, 52, 3]` (works for rvq tokenizers too)."""
+        quantized, _, _ = self.vqvae.quantize(self._padded_features(joints, joint_mask))
+        return self._decode_latents(quantized, joints.shape[1], decoder, flow_steps, seed)
+
+
+def save_module(module: torch.nn.Module, path: Path) -> None:
+    """Write a module's weights as safetensors, atomically."""
+    state = {
+        name: tensor.detach().cpu().contiguous() for name, tensor in module.state_dict().items()
+    }
+    write_atomically(path, lambda temporary: save_file(state, str(temporary)))

@@ -1,0 +1,372 @@
+"""`vermo tokenize fit`: train FlowVQ stage 1 (autoencoder) and stage 2 (flow decoder).
+
+One loop serves both stages; a stage is data: which module trains, what its loss is, and which
+recipe section sets the optimisation. Every random draw is a function of (seed, step), so
+resuming from a checkpoint reproduces an uninterrupted run exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+from torch.nn import functional
+from torch.utils.tensorboard import SummaryWriter
+
+from vermo_cli import __version__
+from vermo_cli.data.store import Corpus, open_corpus
+from vermo_cli.errors import VermoError
+from vermo_cli.motion.skeleton import JOINT_NAMES
+from vermo_cli.tokenizers.flow_decoder import (
+    FlowMatchingDecoder,
+    flow_matching_targets,
+    make_scheduler,
+)
+from vermo_cli.tokenizers.flowvq import (
+    FLOW_WEIGHTS,
+    INFO_NAME,
+    RECIPE_NAME,
+    STAGE1_WEIGHTS,
+    TOKENIZER_FORMAT,
+    TokenizerError,
+    save_module,
+    tokenizer_identity,
+    write_atomically,
+)
+from vermo_cli.tokenizers.flowvq_data import (
+    MotionBatch,
+    SequenceBank,
+    training_batch,
+    validation_batches,
+)
+from vermo_cli.tokenizers.flowvq_model import MotionVqVae
+from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe, StageConfig, load_flowvq_recipe
+from vermo_cli.tokenizers.motion_features import MotionNormalizer
+
+LossFunction = Callable[[MotionBatch, int], torch.Tensor]
+
+
+class FitProgress(Protocol):
+    """Receives training progress (the CLI draws a progress bar from it)."""
+
+    def stage_started(self, stage: int, total_steps: int, first_step: int) -> None:
+        """A stage begins (or resumes after `first_step` finished steps)."""
+
+    def step_done(self, stage: int, step: int, loss: float) -> None:
+        """Step `step` (1-based) finished with this training loss."""
+
+    def validated(self, stage: int, step: int, loss: float) -> None:
+        """Validation loss after `step`."""
+
+
+@dataclass
+class StagePlan:
+    """What distinguishes the two stages for the shared loop."""
+
+    number: int
+    config: StageConfig
+    trainable: nn.Module
+    loss: LossFunction
+
+
+def masked_mean(values: torch.Tensor, batch: MotionBatch) -> torch.Tensor:
+    """Mean of `[batch, frames, 156]` values over real frames and valid joints only: invalid
+    joints and padding contribute neither loss nor gradient."""
+    joint_weights = batch.joint_mask.repeat_interleave(3, dim=1)[:, None, :]
+    weights = (batch.frame_mask[:, :, None] & joint_weights).to(values.dtype)
+    return (values * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+def reconstruction_loss(vqvae: MotionVqVae) -> LossFunction:
+    """Stage 1: smooth L1 on normalised positions plus the quantizer's auxiliary loss
+    (commitment for vq/rvq, none for fsq)."""
+
+    def loss(batch: MotionBatch, step: int) -> torch.Tensor:
+        reconstruction, _, auxiliary = vqvae(batch.motion, batch.frame_mask)
+        error = functional.smooth_l1_loss(reconstruction, batch.motion, reduction="none")
+        return masked_mean(error, batch) + auxiliary
+
+    return loss
+
+
+def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossFunction:
+    """Stage 2: mean squared error of the predicted velocity, with the encoder and quantizer
+    frozen; noise and timesteps are drawn from a generator seeded by (seed, step)."""
+    scheduler = make_scheduler(flow.config)
+
+    def loss(batch: MotionBatch, step: int) -> torch.Tensor:
+        with torch.no_grad():
+            latents, _, _ = vqvae.quantize(batch.motion, batch.frame_mask)
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        noisy, timesteps, target = flow_matching_targets(batch.motion, scheduler, generator)
+        velocity = flow(noisy, timesteps, latents, batch.frame_mask)
+        return masked_mean((velocity - target) ** 2, batch)
+
+    return loss
+
+
+def learning_rate_factor(config: StageConfig) -> Callable[[int], float]:
+    """Linear warm-up over `warmup_steps`, then cosine decay to `final_lr_fraction`."""
+
+    def factor(step: int) -> float:
+        if step < config.warmup_steps:
+            return (step + 1) / config.warmup_steps
+        span = max(config.steps - config.warmup_steps, 1)
+        progress = min((step - config.warmup_steps) / span, 1.0)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return config.final_lr_fraction + (1.0 - config.final_lr_fraction) * cosine
+
+    return factor
+
+
+def _checkpoint_dir(output: Path, stage: int) -> Path:
+    return output / "checkpoints" / f"stage{stage}"
+
+
+def latest_checkpoint(output: Path, stage: int) -> Path | None:
+    """The newest `step-*.pt` of a stage, or None."""
+    checkpoints = sorted(_checkpoint_dir(output, stage).glob("step-*.pt"))
+    return checkpoints[-1] if checkpoints else None
+
+
+def _save_checkpoint(
+    output: Path, plan: StagePlan, optimizer: torch.optim.Optimizer, scheduler: Any, step: int
+) -> None:
+    directory = _checkpoint_dir(output, plan.number)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {
+        "step": step,
+        "model": plan.trainable.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+    }
+    write_atomically(directory / f"step-{step:07d}.pt", lambda path: torch.save(state, path))
+    for old in sorted(directory.glob("step-*.pt"))[: -plan.config.keep_checkpoints]:
+        old.unlink()
+
+
+def _log_rows(path: Path, keep_until: int) -> None:
+    """Drop logged steps after `keep_until` (they are recomputed after a resume)."""
+    if not path.is_file():
+        return
+    with path.open() as handle:
+        rows = [row for row in csv.reader(handle)]
+    kept = [rows[0]] + [row for row in rows[1:] if int(row[0]) <= keep_until]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def run_stage(
+    plan: StagePlan,
+    bank: SequenceBank,
+    validation: list[MotionBatch],
+    output: Path,
+    seed: int,
+    compression: int,
+    resume: bool,
+    progress: FitProgress | None,
+) -> float:
+    """Train one stage to `config.steps`, checkpointing and validating on the way; returns the
+    final validation loss. Logs go to TensorBoard (`logs/stageN`) and `logs/stageN/train.csv`."""
+    config = plan.config
+    parameters = [p for p in plan.trainable.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        parameters, lr=config.learning_rate, betas=config.betas, weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor(config))
+    first_step = 0
+    checkpoint = latest_checkpoint(output, plan.number) if resume else None
+    if checkpoint is not None:
+        state = torch.load(checkpoint, weights_only=False)
+        plan.trainable.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        first_step = int(state["step"])
+    log_dir = output / "logs" / f"stage{plan.number}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = log_dir / "train.csv"
+    _log_rows(csv_path, first_step)
+    writer = SummaryWriter(str(log_dir), purge_step=first_step + 1 if first_step else None)
+    if progress:
+        progress.stage_started(plan.number, config.steps, first_step)
+    validation_loss = float("nan")
+    new_log = not csv_path.is_file()
+    with csv_path.open("a", newline="") as handle:
+        log = csv.writer(handle)
+        if new_log:
+            log.writerow(["step", "loss", "learning_rate", "validation_loss"])
+        for step in range(first_step + 1, config.steps + 1):
+            plan.trainable.train()
+            batch = training_batch(
+                bank,
+                seed + 7919 * plan.number,
+                step,
+                config.batch_size,
+                config.crop_frames,
+                compression,
+            )
+            loss = plan.loss(batch, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise VermoError(
+                    f"stage {plan.number}: loss became {value} at step {step}; "
+                    "lower the learning rate in the recipe"
+                )
+            row: list[Any] = [step, f"{value:.6f}", f"{scheduler.get_last_lr()[0]:.3e}", ""]
+            if step % config.log_every == 0 or step == config.steps:
+                writer.add_scalar("loss/train", value, step)
+                writer.add_scalar("learning_rate", scheduler.get_last_lr()[0], step)
+            if step % config.validate_every == 0 or step == config.steps:
+                validation_loss = evaluate_loss(plan, validation)
+                writer.add_scalar("loss/validation", validation_loss, step)
+                row[3] = f"{validation_loss:.6f}"
+                if progress:
+                    progress.validated(plan.number, step, validation_loss)
+            log.writerow(row)
+            handle.flush()
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                _save_checkpoint(output, plan, optimizer, scheduler, step)
+            if progress:
+                progress.step_done(plan.number, step, value)
+    writer.close()
+    return validation_loss
+
+
+@torch.no_grad()
+def evaluate_loss(plan: StagePlan, batches: list[MotionBatch]) -> float:
+    """Frame-weighted mean loss over fixed validation batches (stage 2 with fixed noise)."""
+    plan.trainable.eval()
+    total = weight = 0.0
+    for index, batch in enumerate(batches):
+        frames = float(batch.frame_mask.sum())
+        total += float(plan.loss(batch, -1 - index)) * frames
+        weight += frames
+    return total / max(weight, 1.0)
+
+
+def _prepare_output(
+    output: Path, recipe_path: Path | None, resume: bool, overwrite: bool
+) -> FlowVQRecipe:
+    recipe_copy = output / RECIPE_NAME
+    if resume:
+        if not recipe_copy.is_file():
+            raise TokenizerError(f"{output}: nothing to resume (no {RECIPE_NAME})")
+        recipe = load_flowvq_recipe(recipe_copy)
+        if recipe_path is not None and load_flowvq_recipe(recipe_path) != recipe:
+            raise TokenizerError(
+                f"{recipe_path}: differs from the recipe of the run in {output}; resume without "
+                "--recipe or start a new output directory"
+            )
+        return recipe
+    if recipe_path is None:
+        raise TokenizerError("--recipe is required (e.g. recipes/flowvq-tiny.yaml)")
+    recipe = load_flowvq_recipe(recipe_path)
+    if output.exists() and any(output.iterdir()):
+        if not overwrite:
+            raise TokenizerError(
+                f"{output}: already exists (pass --resume to continue it, --overwrite to replace)"
+            )
+        shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recipe_path, recipe_copy)
+    return recipe
+
+
+def _corpus_normalizer(corpus: Corpus) -> MotionNormalizer:
+    skeleton = corpus.info.get("skeleton", {})
+    if skeleton.get("joint_names") != list(JOINT_NAMES):
+        raise TokenizerError(f"{corpus.path}: corpus joint set differs from vermo's SMPL-H set")
+    return MotionNormalizer.from_stats(corpus.info.get("stats"), str(corpus.path))
+
+
+def _banks(corpus: Corpus, normalizer: MotionNormalizer) -> tuple[SequenceBank, SequenceBank]:
+    train = SequenceBank(corpus, ("train",), normalizer)
+    has_val = "val" in set(corpus.clips["split"])
+    validation = SequenceBank(corpus, ("val",) if has_val else ("train",), normalizer)
+    return train, validation
+
+
+def fit_flowvq(
+    corpus_path: Path,
+    output: Path,
+    recipe_path: Path | None = None,
+    stages: tuple[int, ...] = (1, 2),
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: FitProgress | None = None,
+) -> dict[str, Any]:
+    """Train the requested stages of a FlowVQ tokenizer on a corpus's training split and write
+    it to `output`; returns `tokenizer.json`'s content. Stage 2 needs stage 1's weights."""
+    output = Path(output)
+    corpus = open_corpus(corpus_path)
+    normalizer = _corpus_normalizer(corpus)
+    recipe = _prepare_output(output, recipe_path, resume, overwrite)
+    torch.manual_seed(recipe.seed)
+    train, validation_bank = _banks(corpus, normalizer)
+    compression = recipe.vqvae.compression
+    info_path = output / INFO_NAME
+    info: dict[str, Any] = (
+        json.loads(info_path.read_text())
+        if info_path.is_file()
+        else {
+            "format": TOKENIZER_FORMAT,
+            "vermo_version": __version__,
+            "recipe": recipe.name,
+            "joint_names": list(JOINT_NAMES),
+            "fps": 30.0,
+            "compression": compression,
+            "codebook_size": recipe.vqvae.quantizer.size,
+            "normalizer": normalizer.to_json(),
+            "trained_joint_mask": np.any(train.joint_masks, axis=0).tolist(),
+            "corpus": {"path": str(Path(corpus_path).resolve()), "identity": corpus.identity},
+            "stages": {},
+        }
+    )
+    validation = validation_batches(
+        validation_bank, recipe.stage1.batch_size, recipe.stage1.crop_frames, compression
+    )
+    vqvae = MotionVqVae(recipe.vqvae)
+    if 1 in stages:
+        plan = StagePlan(1, recipe.stage1, vqvae, reconstruction_loss(vqvae))
+        loss = run_stage(
+            plan, train, validation, output, recipe.seed, compression, resume, progress
+        )
+        save_module(vqvae, output / STAGE1_WEIGHTS)
+        info["identity"] = tokenizer_identity(output / STAGE1_WEIGHTS, normalizer, recipe)
+        info["stages"]["1"] = {"steps": recipe.stage1.steps, "validation_loss": loss}
+        info["stages"].pop("2", None)
+        (output / FLOW_WEIGHTS).unlink(missing_ok=True)
+        _write_info(info_path, info)
+    if 2 in stages:
+        if not (output / STAGE1_WEIGHTS).is_file():
+            raise TokenizerError(f"{output}: stage 2 needs stage 1 first (run with --stage 1)")
+        vqvae.load_state_dict(load_file(str(output / STAGE1_WEIGHTS)))
+        vqvae.eval().requires_grad_(False)
+        flow = FlowMatchingDecoder(recipe.flow, recipe.vqvae.width, compression)
+        plan = StagePlan(2, recipe.stage2, flow, flow_loss(vqvae, flow, recipe.seed))
+        loss = run_stage(
+            plan, train, validation, output, recipe.seed, compression, resume, progress
+        )
+        save_module(flow, output / FLOW_WEIGHTS)
+        info["stages"]["2"] = {"steps": recipe.stage2.steps, "validation_loss": loss}
+        _write_info(info_path, info)
+    return info
+
+
+def _write_info(path: Path, info: dict[str, Any]) -> None:
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(info, indent=1)))
