@@ -79,3 +79,10 @@ def test_prepare_synthetic_end_to_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "all" in result.output and "clips from" in result.output
     assert "already exists" in one_line_error(args)
+
+
+def test_bad_split_tag_is_one_line(tmp_path: Path) -> None:
+    message = one_line_error(
+        ["prepare", "synthetic", "--split-tag", "subject:5=holdout", "-o", str(tmp_path / "c")]
+    )
+    assert "TAG=SPLIT" in message

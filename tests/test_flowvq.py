@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
+from conftest import RECIPES, tiny_recipe
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.sources import SourceOptions
@@ -26,27 +26,6 @@ from vermo_cli.tokenizers.flowvq_recipe import (
     load_flowvq_recipe,
 )
 from vermo_cli.tokenizers.flowvq_train import fit_flowvq, masked_mean, reconstruction_loss
-
-RECIPES = Path(__file__).resolve().parents[1] / "recipes"
-
-
-def tiny_recipe(path: Path, steps: int = 4, checkpoint_every: int = 2) -> Path:
-    """A recipe small enough to train in seconds, derived from the shipped tiny recipe."""
-    recipe = yaml.safe_load((RECIPES / "flowvq-tiny.yaml").read_text())
-    recipe["vqvae"].update(width=16, blocks_per_level=1, quantizer_blocks=1)
-    recipe["flow"].update(blocks=1, heads=2, head_dim=8, ffn=32, sampling_steps=4)
-    for stage in ("stage1", "stage2"):
-        recipe[stage].update(
-            steps=steps,
-            batch_size=4,
-            crop_frames=24,
-            warmup_steps=1,
-            checkpoint_every=checkpoint_every,
-            validate_every=2,
-            log_every=1,
-        )
-    path.write_text(yaml.safe_dump(recipe))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -175,3 +175,13 @@ def test_nothing_kept_is_an_error(tmp_path: Path, fake_source: None) -> None:
 def test_open_corpus_rejects_other_folders(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not a vermo corpus"):
         open_corpus(tmp_path)
+
+
+def test_split_by_tag_overrides_the_hash(tmp_path: Path, fake_source: None) -> None:
+    settings = TakeSettings(split_by_tag=(("kind:long", "test"), ("kind:pair", "val")))
+    output = run(tmp_path, "long-1", "pair-1", "audio-1", settings=settings)
+    clips = datasets.load_from_disk(str(output))
+    splits = {row["take_id"]: row["split"] for row in clips}
+    assert splits["fake/long-1"] == "test" and splits["fake/pair-1"] == "val"
+    info = json.loads((output / SIDECAR_NAME).read_text())
+    assert info["splits"]["by_tag"][0] == {"tag": "kind:long", "split": "test"}

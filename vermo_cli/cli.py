@@ -99,6 +99,20 @@ def _split_source_arguments(tokens: list[str], known: set[str]) -> list[tuple[st
     return groups
 
 
+def _split_tags(values: list[str]) -> tuple[tuple[str, str], ...]:
+    from vermo_cli.data.splits import SPLITS
+
+    pairs = []
+    for value in values:
+        tag, _, split = value.rpartition("=")
+        if not tag or split not in SPLITS:
+            raise VermoError(
+                f"--split-tag '{value}': expected TAG=SPLIT with SPLIT one of {', '.join(SPLITS)}"
+            )
+        pairs.append((tag, split))
+    return tuple(pairs)
+
+
 def _summary_table(report: object) -> Table:
     from vermo_cli.data.prepare import PrepareReport
 
@@ -165,6 +179,13 @@ def prepare(
     skip_bad_files: Annotated[
         bool, typer.Option(help="Record unreadable files in the QC report instead of stopping.")
     ] = False,
+    split_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="TAG=SPLIT: takes with this tag go to this split, e.g. "
+            "`--split-tag subject:5=test` (repeatable). Others split by hash."
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option(help="Replace an existing corpus at --output.")
     ] = False,
@@ -185,7 +206,10 @@ def prepare(
         requests = [SourceRequest(name, tuple(paths)) for name, paths in groups]
         options = SourceOptions(joint_map=joint_map, body_model=body_model, clips=clips, seed=seed)
         settings = TakeSettings(
-            max_seconds=max_seconds, min_seconds=min_seconds, skip_bad_files=skip_bad_files
+            max_seconds=max_seconds,
+            min_seconds=min_seconds,
+            skip_bad_files=skip_bad_files,
+            split_by_tag=_split_tags(split_tag or []),
         )
         columns = (
             TextColumn("[bold]{task.description}"),

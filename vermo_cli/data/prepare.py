@@ -242,6 +242,7 @@ def _sidecar(
         "stats": stats,
         "splits": {
             "rule": SPLIT_RULE,
+            "by_tag": [{"tag": tag, "split": split} for tag, split in settings.split_by_tag],
             "counts": {
                 s: sum(r.clips for (_, sp), r in report.summary.items() if sp == s) for s in SPLITS
             },

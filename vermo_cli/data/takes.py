@@ -29,13 +29,23 @@ AUDIO_DIR = "audio"
 
 @dataclass(frozen=True)
 class TakeSettings:
-    """How takes become clips: longest and shortest clip (seconds), QC limits, and whether an
-    unreadable file aborts `prepare` (default) or is recorded in the QC report and skipped."""
+    """How takes become clips: longest and shortest clip (seconds), QC limits, whether an
+    unreadable file aborts `prepare` (default) or is recorded in the QC report and skipped, and
+    split overrides by tag (`(("subject:5", "test"),)` puts every take tagged subject:5 in test,
+    as in a dataset's published protocol)."""
 
     max_seconds: float = MAX_CLIP_SECONDS
     min_seconds: float = 1.0
     skip_bad_files: bool = False
     thresholds: QcThresholds = field(default_factory=QcThresholds)
+    split_by_tag: tuple[tuple[str, str], ...] = ()
+
+    def split_of(self, clip: SourceClip) -> str:
+        """A tag override first, then the source's official split, then the hash of the take."""
+        for tag, split in self.split_by_tag:
+            if tag in clip.tags:
+                return split
+        return clip.split or split_for_take(clip.take_id)
 
 
 @dataclass
@@ -123,7 +133,7 @@ def process_take(
     clip: SourceClip, settings: TakeSettings, staging: Path, result: ItemResult
 ) -> None:
     """Append the rows of one take to `result` and record every frame or window it drops."""
-    split = clip.split or split_for_take(clip.take_id)
+    split = settings.split_of(clip)
     audio_relative = _write_audio(clip.audio, clip.take_id, staging) if clip.audio else None
     runs = finite_frame_runs(clip.joints)
     lost = clip.frames - sum(end - start for start, end in runs)

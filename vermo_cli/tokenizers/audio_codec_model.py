@@ -108,6 +108,8 @@ class AudioCodecRecipe(AudioCodecNetworkConfig):
     stft_sizes: list[int] = [2048, 1024, 512, 256, 128]
     """FFT sizes (samples) of the multi-resolution STFT loss; hop is a quarter of each."""
     waveform_loss_weight: float = 1.0
+    gradient_clip: float = 1.0
+    """Largest gradient norm per step."""
 
     @model_validator(mode="after")
     def _check_training(self) -> AudioCodecRecipe:
@@ -160,6 +162,17 @@ class ResidualUnit(nn.Module):
         return x + self.block(x)
 
 
+class LatentNorm(nn.Module):
+    """Normalises each frame of `[B, C, T]` latents over channels (no parameters).
+
+    Without it the latents of loud music can grow until FSQ's tanh bound saturates: every frame
+    then lands on one code and the bound passes no gradient back, so training never recovers.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.layer_norm(x.transpose(1, 2), x.shape[1:2]).transpose(1, 2)
+
+
 def _residual_stack(channels: int, units: int) -> list[nn.Module]:
     """`units` residual units with dilations 1, 3, 9, ... (wider context at no extra cost)."""
     return [ResidualUnit(channels, 3 ** (index % 3)) for index in range(units)]
@@ -193,7 +206,11 @@ class WaveformCodecNetwork(nn.Module):
                     widths[level], widths[level + 1], 2 * stride, stride, math.ceil(stride / 2)
                 ),
             ]
-        encoder += [nn.ELU(), nn.Conv1d(widths[-1], config.latent_dim, 3, padding=1)]
+        encoder += [
+            nn.ELU(),
+            nn.Conv1d(widths[-1], config.latent_dim, 3, padding=1),
+            LatentNorm(),
+        ]
         self.encoder = nn.Sequential(*encoder)
         self.quantizer = FSQ(
             levels=list(FSQ_LEVELS[config.codebook_size]),
@@ -404,7 +421,8 @@ def fit_audio_codec(
     random state: a resumed run gives the same weights as an uninterrupted one), TensorBoard
     scalars under `output/logs`, and at the end the codec (`codec.json` + `model.safetensors`,
     loadable with `load_codec(output)`). `progress(step, steps, losses)` is called after each
-    step. `device` defaults to CUDA when available, else the CPU. Returns `output`.
+    step (losses include `codes_used`, the distinct codes in the batch: a collapse shows as 1).
+    `device` defaults to CUDA when available, else the CPU. Returns `output`.
     """
     output = Path(output)
     checkpoint_path = output / CHECKPOINT_FILE
@@ -455,18 +473,20 @@ def _train_step(
         group["lr"] = learning_rate_at(step, recipe)
     device = next(network.parameters()).device
     target = random_crops(waveforms, recipe.batch_size, crop, generator).to(device)
-    prediction, _ = network(target)
+    prediction, codes = network(target)
     convergence, log_magnitude = multi_resolution_stft_loss(prediction, target, recipe.stft_sizes)
     waveform_l1 = (prediction - target).abs().mean()
     loss = convergence + log_magnitude + recipe.waveform_loss_weight * waveform_l1
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    nn.utils.clip_grad_norm_(network.parameters(), recipe.gradient_clip)
     optimizer.step()
     return {
         "loss": loss.item(),
         "spectral_convergence": convergence.item(),
         "log_magnitude": log_magnitude.item(),
         "waveform_l1": waveform_l1.item(),
+        "codes_used": float(codes.unique().numel()),
     }
 
 

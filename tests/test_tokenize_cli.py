@@ -1,0 +1,190 @@
+"""End-to-end tests of `vermo tokenize fit | encode | decode | eval` through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from conftest import tiny_recipe
+from typer.testing import CliRunner
+
+from vermo_cli.cli import app
+from vermo_cli.motion.npz import load_motion_npz
+
+runner = CliRunner()
+pytestmark = pytest.mark.slow
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def one_line_error(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tokenize")
+    invoke("prepare", "synthetic", "--clips", "24", "--workers", "1", "-o", root / "corpus")
+    tiny_recipe(root / "recipe.yaml")
+    invoke(
+        "tokenize",
+        "fit",
+        "--data",
+        root / "corpus",
+        "--recipe",
+        root / "recipe.yaml",
+        "-o",
+        root / "tokenizer",
+    )
+    return root
+
+
+def test_fit_writes_a_complete_tokenizer(workspace: Path) -> None:
+    tokenizer = workspace / "tokenizer"
+    for name in ("tokenizer.json", "recipe.yaml", "stage1.safetensors", "flow.safetensors"):
+        assert (tokenizer / name).is_file()
+    assert list((tokenizer / "logs" / "stage1").glob("events.out.tfevents.*"))
+    assert "already exists" in one_line_error(
+        "tokenize",
+        "fit",
+        "--data",
+        workspace / "corpus",
+        "--recipe",
+        workspace / "recipe.yaml",
+        "-o",
+        workspace / "tokenizer",
+    )
+
+
+def test_encode_decode_round_trip(workspace: Path) -> None:
+    output = invoke(
+        "tokenize",
+        "encode",
+        "--tokenizer",
+        workspace / "tokenizer",
+        "--data",
+        workspace / "corpus",
+        "-o",
+        workspace / "tokens",
+    )
+    assert "motion tokens" in output
+    tokens = datasets.load_from_disk(str(workspace / "tokens"))
+    row = tokens[0]
+    assert "motion" not in tokens.column_names
+    assert len(row["motion_tokens"]) == row["headcount"]
+    assert len(row["motion_tokens"][0]) == -(-row["frames"] // 4)
+    sidecar = json.loads((workspace / "tokens" / "vermo_tokens.json").read_text())
+    identity = json.loads((workspace / "tokenizer" / "tokenizer.json").read_text())["identity"]
+    assert sidecar["tokenizer"]["identity"] == identity
+    for decoder in ("flow", "vqvae"):
+        target = workspace / f"{decoder}.npz"
+        invoke(
+            "tokenize",
+            "decode",
+            "--tokenizer",
+            workspace / "tokenizer",
+            workspace / "tokens",
+            "--clip",
+            row["id"],
+            "--decoder",
+            decoder,
+            "-o",
+            target,
+        )
+        motion = load_motion_npz(target)
+        assert motion["joints"].shape == (row["headcount"], row["frames"], 52, 3)
+        assert float(motion["fps"]) == 30.0 and motion["mask"].shape == (52,)
+        assert np.array_equal(motion["tokens"], np.asarray(row["motion_tokens"]))
+    codes = workspace / "codes.txt"
+    codes.write_text("1 2 3\n4 5 6\n")
+    invoke(
+        "tokenize",
+        "decode",
+        "--tokenizer",
+        workspace / "tokenizer",
+        codes,
+        "-o",
+        workspace / "codes.npz",
+    )
+    assert load_motion_npz(workspace / "codes.npz")["joints"].shape == (2, 12, 52, 3)
+
+
+def test_eval_prints_both_decoders_and_writes_json(workspace: Path) -> None:
+    output = invoke(
+        "tokenize",
+        "eval",
+        "--tokenizer",
+        workspace / "tokenizer",
+        "--data",
+        workspace / "corpus",
+        "--split",
+        "train",
+        "--limit",
+        "3",
+        "--json",
+        workspace / "eval.json",
+    )
+    assert "vqvae" in output and "flow" in output and "mpjpe" in output
+    result = json.loads((workspace / "eval.json").read_text())
+    assert set(result["decoders"]) == {"vqvae", "flow"}
+    for metrics in result["decoders"].values():
+        assert 0 < metrics["mpjpe_all"] < 5 and np.isfinite(metrics["ade"])
+    assert result["clips"] == 3 and 0 < result["codes_used"] <= 4375
+
+
+def test_user_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
+    assert "not a trained FlowVQ tokenizer" in one_line_error(
+        "tokenize",
+        "encode",
+        "--tokenizer",
+        tmp_path,
+        "--data",
+        workspace / "corpus",
+        "-o",
+        tmp_path / "t",
+    )
+    assert "not a vermo corpus" in one_line_error(
+        "tokenize",
+        "fit",
+        "--data",
+        tmp_path,
+        "--recipe",
+        workspace / "recipe.yaml",
+        "-o",
+        tmp_path / "t",
+    )
+    assert "needs --clip" in one_line_error(
+        "tokenize",
+        "decode",
+        "--tokenizer",
+        workspace / "tokenizer",
+        workspace / "tokens",
+        "-o",
+        tmp_path / "x.npz",
+    )
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 99999\n")
+    assert "codes must lie in" in one_line_error(
+        "tokenize", "decode", "--tokenizer", workspace / "tokenizer", bad, "-o", tmp_path / "x.npz"
+    )
+    assert "no clip in split" in one_line_error(
+        "tokenize",
+        "eval",
+        "--tokenizer",
+        workspace / "tokenizer",
+        "--data",
+        workspace / "corpus",
+        "--split",
+        "nowhere",
+    )
