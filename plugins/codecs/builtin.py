@@ -1,4 +1,4 @@
-"""The `builtin` codec plugin: the waveform codec vermo trains itself (`vermo tokenize fit`)."""
+"""The `builtin` codec plugin: the spectral codec vermo trains itself (`vermo tokenize fit`)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from vermo_cli.tokenizers.audio_codec import (
 from vermo_cli.tokenizers.audio_codec_model import (
     WEIGHTS_FILE,
     AudioCodecNetworkConfig,
-    WaveformCodecNetwork,
+    SpectralCodecNetwork,
     load_codec_network,
     save_builtin_codec,
 )
 
 
 class BuiltinAudioCodec(AudioCodec):
-    """A trained `WaveformCodecNetwork`: 24 kHz, 40 tokens per second, one FSQ codebook.
+    """A trained `SpectralCodecNetwork`: 24 kHz, 40 tokens per second, one FSQ codebook.
 
     `decode(encode(x))` holds `ceil(n / hop) * hop` samples for `n` samples of `x` at 24 kHz:
     the input is padded with silence to a whole token, so the output is at most one hop
@@ -35,7 +35,7 @@ class BuiltinAudioCodec(AudioCodec):
 
     name = "builtin"
 
-    def __init__(self, network: WaveformCodecNetwork, identity: str = "") -> None:
+    def __init__(self, network: SpectralCodecNetwork, identity: str = "") -> None:
         self.network = network.eval()
         self.config: AudioCodecNetworkConfig = network.config
         self._identity = identity

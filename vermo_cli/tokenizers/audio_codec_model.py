@@ -1,13 +1,17 @@
-"""The built-in audio codec: its convolutional network, its recipe, and the loop that trains it.
+"""The built-in audio codec: its network, its recipe, and the loop that trains it.
 
-Waveform at 24 kHz -> strided 1-D convolutions (600 samples per step, 40 tokens per second) ->
-one finite scalar quantizer (FSQ) -> transposed convolutions -> waveform. Trained on random crops
-with a multi-resolution STFT loss (spectral convergence + log magnitude) plus a waveform L1.
+Waveform at 24 kHz -> STFT magnitude frames, one per 600 samples (40 tokens per second) ->
+log-mel -> 1-D convolutions over time -> one finite scalar quantizer (FSQ) -> 1-D convolutions
+-> log-magnitude frames -> Griffin-Lim (librosa) -> waveform. Trained on random crops with an
+L1 loss on log magnitudes plus spectral convergence.
 
-FSQ rather than a learned codebook (VectorQuantize with EMA and dead-code replacement): FSQ
-has no codebook to collapse, no commitment loss and no k-means initialisation, so it uses its
-codes from the first steps even with the small batches a CPU affords, and training stays a
-deterministic function of the seed, which makes exact resume simple.
+Why a spectral codec and not a waveform one (SoundStream/WavTokenizer style): waveform codecs
+need adversarial losses and hundreds of thousands of GPU steps before they output more than
+noise, while this one learns onsets, beats and the spectral envelope in a few hundred CPU steps,
+which is what motion-music tasks need from audio tokens. Its phase is estimated, not coded, so
+it sounds reverberant; users who need high-fidelity audio plug in a pretrained codec through the
+`transformers` plugin. FSQ rather than a learned codebook: no codebook to collapse, no
+commitment loss, and training stays a deterministic function of the seed (exact resume).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import librosa
 import numpy as np
 import torch
 import yaml
@@ -45,6 +50,11 @@ FSQ_LEVELS: dict[int, tuple[int, ...]] = {
     4096: (8, 8, 8, 8),
     4375: (7, 5, 5, 5, 5),
 }
+MAGNITUDE_FLOOR = 1e-3
+"""Magnitudes below this (about -110 dB under a full-scale sine) count as silence."""
+# Fixed scaling of log-mel frames into roughly [-1, 1] for the encoder.
+_LOG_MEL_CENTRE = -3.0
+_LOG_MEL_SCALE = 4.0
 # Long audio is coded in windows of this many tokens, each seen with `_CONTEXT_TOKENS` of
 # audio on either side (more than the network's receptive field), so memory stays bounded.
 _WINDOW_TOKENS = 750
@@ -66,22 +76,25 @@ class AudioCodecNetworkConfig(BaseModel):
     """Hz."""
     hop: int = 600
     """Samples per token (24,000 / 600 = 40 tokens per second)."""
-    strides: list[int] = [4, 5, 5, 6]
-    """Downsampling factor of each encoder level (their product is `hop`)."""
+    n_fft: int = 2048
+    """STFT size (samples) of the frames a token codes; hann window of the same length."""
+    n_mels: int = 80
+    """Mel bands of the encoder's input."""
     codebook_size: int = 4096
     """Number of tokens; one of the keys of `FSQ_LEVELS`."""
-    channels: int = 32
-    """Width of the first encoder level; doubles at each level up to `max_channels`."""
-    max_channels: int = 256
+    channels: int = 256
+    """Width of the convolutional encoder and decoder."""
     latent_dim: int = 64
     """Channels of the latent that FSQ projects to its few quantized dimensions."""
-    residual_units: int = 1
-    """Residual units (dilated convolutions) per level."""
+    residual_units: int = 3
+    """Residual units (dilated convolutions over time) in the encoder and in the decoder."""
+    griffin_lim_iterations: int = 32
+    """Phase-estimation iterations when decoding tokens to a waveform."""
 
     @model_validator(mode="after")
     def _check_shape(self) -> AudioCodecNetworkConfig:
-        if math.prod(self.strides) != self.hop:
-            raise ValueError(f"the product of strides {self.strides} must equal hop {self.hop}")
+        if self.n_fft < self.hop:
+            raise ValueError(f"n_fft ({self.n_fft}) must be at least hop ({self.hop})")
         if self.codebook_size not in FSQ_LEVELS:
             raise ValueError(f"codebook_size must be one of {sorted(FSQ_LEVELS)}")
         return self
@@ -105,9 +118,8 @@ class AudioCodecRecipe(AudioCodecNetworkConfig):
     seed: int = 0
     checkpoint_every: int = 200
     log_every: int = 10
-    stft_sizes: list[int] = [2048, 1024, 512, 256, 128]
-    """FFT sizes (samples) of the multi-resolution STFT loss; hop is a quarter of each."""
-    waveform_loss_weight: float = 1.0
+    convergence_loss_weight: float = 1.0
+    """Weight of spectral convergence (relative error of magnitudes) beside log-magnitude L1."""
     gradient_clip: float = 1.0
     """Largest gradient norm per step."""
 
@@ -147,14 +159,14 @@ def load_audio_codec_recipe(path: Path) -> AudioCodecRecipe:
 
 
 class ResidualUnit(nn.Module):
-    """ELU -> dilated conv (kernel 7) -> ELU -> 1x1 conv, added to the input; keeps `[B, C, T]`."""
+    """GELU -> dilated conv (kernel 3) -> GELU -> 1x1 conv, added to the input; keeps `[B, C, T]`."""
 
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
         self.block = nn.Sequential(
-            nn.ELU(),
-            nn.Conv1d(channels, channels, 7, dilation=dilation, padding=3 * dilation),
-            nn.ELU(),
+            nn.GELU(),
+            nn.Conv1d(channels, channels, 3, dilation=dilation, padding=dilation),
+            nn.GELU(),
             nn.Conv1d(channels, channels, 1),
         )
 
@@ -162,91 +174,83 @@ class ResidualUnit(nn.Module):
         return x + self.block(x)
 
 
-class LatentNorm(nn.Module):
-    """Normalises each frame of `[B, C, T]` latents over channels (no parameters).
-
-    Without it the latents of loud music can grow until FSQ's tanh bound saturates: every frame
-    then lands on one code and the bound passes no gradient back, so training never recovers.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.layer_norm(x.transpose(1, 2), x.shape[1:2]).transpose(1, 2)
-
-
 def _residual_stack(channels: int, units: int) -> list[nn.Module]:
-    """`units` residual units with dilations 1, 3, 9, ... (wider context at no extra cost)."""
-    return [ResidualUnit(channels, 3 ** (index % 3)) for index in range(units)]
+    """`units` residual units with dilations 1, 2, 4, 1, ... (wider context at no extra cost)."""
+    return [ResidualUnit(channels, 2 ** (index % 3)) for index in range(units)]
 
 
-def _level_widths(config: AudioCodecNetworkConfig) -> list[int]:
-    """Channel width at the input of each encoder level and after the last: `[levels + 1]`."""
-    return [
-        min(config.channels * 2**level, config.max_channels)
-        for level in range(len(config.strides) + 1)
-    ]
+class SpectralCodecNetwork(nn.Module):
+    """Analysis, encoder, FSQ, decoder and synthesis of the built-in codec.
 
-
-class WaveformCodecNetwork(nn.Module):
-    """Encoder, FSQ and decoder of the built-in codec.
-
-    `forward` maps `[batch, samples]` (samples a multiple of `hop`) to the reconstruction
-    `[batch, samples]` and the codes `[batch, samples / hop]`.
+    One token per `hop` samples: the STFT frame centred on the middle of that hop.
+    Encoder: log-mel frames `[B, n_mels, T]` -> 1-D convolutions over time -> FSQ codes
+    `[B, T]`. Decoder: quantized latents -> 1-D convolutions -> log-magnitude STFT frames
+    `[B, n_fft / 2 + 1, T]`; Griffin-Lim turns them back into a waveform.
     """
 
     def __init__(self, config: AudioCodecNetworkConfig) -> None:
         super().__init__()
         self.config = config
-        widths = _level_widths(config)
-        encoder: list[nn.Module] = [nn.Conv1d(1, widths[0], 7, padding=3)]
-        for level, stride in enumerate(config.strides):
-            encoder += _residual_stack(widths[level], config.residual_units)
-            encoder += [
-                nn.ELU(),
-                nn.Conv1d(
-                    widths[level], widths[level + 1], 2 * stride, stride, math.ceil(stride / 2)
-                ),
-            ]
-        encoder += [
-            nn.ELU(),
-            nn.Conv1d(widths[-1], config.latent_dim, 3, padding=1),
-            LatentNorm(),
-        ]
-        self.encoder = nn.Sequential(*encoder)
+        mel = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels)
+        self.register_buffer("mel_filters", torch.from_numpy(mel).float(), persistent=False)
+        self.register_buffer("window", torch.hann_window(config.n_fft), persistent=False)
+        width = config.channels
+        self.encoder = nn.Sequential(
+            nn.Conv1d(config.n_mels, width, 3, padding=1),
+            *_residual_stack(width, config.residual_units),
+            nn.GELU(),
+            nn.Conv1d(width, config.latent_dim, 1),
+        )
         self.quantizer = FSQ(
             levels=list(FSQ_LEVELS[config.codebook_size]),
             dim=config.latent_dim,
             channel_first=True,
         )
-        decoder: list[nn.Module] = [nn.Conv1d(config.latent_dim, widths[-1], 7, padding=3)]
-        for level in reversed(range(len(config.strides))):
-            stride = config.strides[level]
-            decoder += [
-                nn.ELU(),
-                nn.ConvTranspose1d(
-                    widths[level + 1],
-                    widths[level],
-                    2 * stride,
-                    stride,
-                    padding=math.ceil(stride / 2),
-                    output_padding=stride % 2,
-                ),
-            ]
-            decoder += _residual_stack(widths[level], config.residual_units)
-        decoder += [nn.ELU(), nn.Conv1d(widths[0], 1, 7, padding=3)]
-        self.decoder = nn.Sequential(*decoder)
+        self.decoder = nn.Sequential(
+            nn.Conv1d(config.latent_dim, width, 3, padding=1),
+            *_residual_stack(width, config.residual_units),
+            nn.GELU(),
+            nn.Conv1d(width, config.n_fft // 2 + 1, 1),
+        )
+
+    def magnitude(self, waveform: torch.Tensor) -> torch.Tensor:
+        """STFT magnitude `[batch, n_fft / 2 + 1, samples / hop]` of `[batch, samples]` audio
+        (samples a multiple of `hop`); frame `t` is centred on sample `t * hop + hop / 2`."""
+        hop = self.config.hop
+        frames = waveform.shape[-1] // hop
+        spectrum = torch.stft(
+            waveform[:, hop // 2 :],
+            self.config.n_fft,
+            hop,
+            window=self.window,
+            center=True,
+            return_complex=True,
+        )
+        return spectrum.abs()[..., :frames]
+
+    def log_magnitude(self, waveform: torch.Tensor) -> torch.Tensor:
+        """`log(max(magnitude, MAGNITUDE_FLOOR))`, `[batch, n_fft / 2 + 1, samples / hop]`."""
+        return self.magnitude(waveform).clamp_min(MAGNITUDE_FLOOR).log()
+
+    def encoder_input(self, log_magnitude: torch.Tensor) -> torch.Tensor:
+        """Scaled log-mel frames `[batch, n_mels, frames]` of log-magnitude frames."""
+        mel = torch.einsum("mf,bft->bmt", self.mel_filters, log_magnitude.exp())
+        return (mel.clamp_min(MAGNITUDE_FLOOR).log() - _LOG_MEL_CENTRE) / _LOG_MEL_SCALE
 
     def quantize(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Quantized latents `[batch, latent_dim, frames]` and codes `[batch, frames]` int of a
-        `[batch, samples]` waveform."""
-        return self.quantizer(self.encoder(waveform.unsqueeze(1)))
+        `[batch, samples]` waveform (samples a multiple of `hop`)."""
+        return self.quantize_frames(self.log_magnitude(waveform))
 
-    def synthesize(self, latents: torch.Tensor) -> torch.Tensor:
-        """Waveform `[batch, frames * hop]` of quantized latents `[batch, latent_dim, frames]`."""
-        return self.decoder(latents).squeeze(1)
+    def quantize_frames(self, log_magnitude: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Quantized latents and codes of log-magnitude frames `[batch, bins, frames]`."""
+        return self.quantizer(self.encoder(self.encoder_input(log_magnitude)))
 
-    def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        latents, codes = self.quantize(waveform)
-        return self.synthesize(latents), codes
+    def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Predicted and true log-magnitude frames `[batch, bins, frames]`, and the codes."""
+        target = self.log_magnitude(waveform)
+        latents, codes = self.quantize_frames(target)
+        return self.decoder(latents), target, codes
 
     @torch.no_grad()
     def tokens_of(self, waveform: np.ndarray) -> np.ndarray:
@@ -264,17 +268,30 @@ class WaveformCodecNetwork(nn.Module):
 
     @torch.no_grad()
     def waveform_of(self, tokens: np.ndarray) -> np.ndarray:
-        """Waveform `[tokens * hop]` float32 in [-1, 1] at `sample_rate` Hz of `[tokens]` codes."""
+        """Waveform `[tokens * hop]` float32 in [-1, 1] at `sample_rate` Hz of `[tokens]` codes:
+        the decoded magnitudes with phases from Griffin-Lim (seeded, so deterministic)."""
         hop = self.config.hop
+        if len(tokens) == 0:
+            return np.zeros(0, dtype=np.float32)
         pieces = []
         for first, last, keep in _windows(len(tokens)):
             codes = torch.from_numpy(np.asarray(tokens[first:last], dtype=np.int64)).unsqueeze(0)
-            latents = self.quantizer.indices_to_codes(codes)
-            audio = self.synthesize(latents)[0]
-            pieces.append(audio[keep.start * hop : keep.stop * hop].numpy())
-        if not pieces:
-            return np.zeros(0, dtype=np.float32)
-        return np.clip(np.concatenate(pieces), -1.0, 1.0).astype(np.float32)
+            pieces.append(self.decoder(self.quantizer.indices_to_codes(codes))[0, :, keep])
+        magnitude = torch.cat(pieces, dim=-1).exp().numpy()
+        # Frames sit at t * hop + hop / 2: repeat the first and last frame so the synthesis,
+        # whose frames sit at t * hop, covers half a hop before and after, then trim.
+        magnitude = np.concatenate([magnitude[:, :1], magnitude, magnitude[:, -1:]], axis=1)
+        audio = librosa.griffinlim(
+            magnitude,
+            n_iter=self.config.griffin_lim_iterations,
+            hop_length=hop,
+            n_fft=self.config.n_fft,
+            center=True,
+            length=(len(tokens) + 1) * hop,
+            random_state=0,
+        )
+        audio = audio[hop // 2 : hop // 2 + len(tokens) * hop]
+        return np.clip(audio, -1.0, 1.0).astype(np.float32)
 
 
 def _windows(count: int) -> list[tuple[int, int, slice]]:
@@ -289,7 +306,7 @@ def _windows(count: int) -> list[tuple[int, int, slice]]:
     return windows
 
 
-def save_builtin_codec(network: WaveformCodecNetwork, directory: Path) -> None:
+def save_builtin_codec(network: SpectralCodecNetwork, directory: Path) -> None:
     """Write the weights (`model.safetensors`) and a `codec.json` naming the `builtin` plugin
     with the network's configuration into `directory` (each file written atomically)."""
     directory = Path(directory)
@@ -300,39 +317,18 @@ def save_builtin_codec(network: WaveformCodecNetwork, directory: Path) -> None:
     write_codec_manifest(directory, "builtin", network.config.model_dump())
 
 
-def load_codec_network(directory: Path, config: AudioCodecNetworkConfig) -> WaveformCodecNetwork:
+def load_codec_network(directory: Path, config: AudioCodecNetworkConfig) -> SpectralCodecNetwork:
     """Rebuild the network of `config` with the weights in `directory`, in eval mode."""
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
         raise CodecError(f"{directory}: codec weights missing ({WEIGHTS_FILE})")
-    network = WaveformCodecNetwork(config)
+    network = SpectralCodecNetwork(config)
     try:
         network.load_state_dict(load_file(str(path)))
     except (RuntimeError, OSError) as error:
         message = str(error).splitlines()[0]
         raise CodecError(f"{path}: weights do not fit codec.json ({message})") from error
     return network.eval()
-
-
-def multi_resolution_stft_loss(
-    prediction: torch.Tensor, target: torch.Tensor, fft_sizes: Sequence[int]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Spectral convergence and log-magnitude L1 between `[batch, samples]` waveforms, each
-    averaged over the STFT resolutions `fft_sizes` (Hann windows, hop a quarter of the size)."""
-    convergence = prediction.new_zeros(())
-    log_magnitude = prediction.new_zeros(())
-    for size in fft_sizes:
-        window = torch.hann_window(size, device=prediction.device)
-        spectra = [
-            torch.stft(signal, size, size // 4, window=window, return_complex=True).abs()
-            for signal in (prediction, target)
-        ]
-        predicted, reference = (spectrum.clamp_min(1e-5) for spectrum in spectra)
-        convergence = convergence + torch.linalg.norm(reference - predicted) / (
-            torch.linalg.norm(reference) + 1e-7
-        )
-        log_magnitude = log_magnitude + (reference.log() - predicted.log()).abs().mean()
-    return convergence / len(fft_sizes), log_magnitude / len(fft_sizes)
 
 
 def collect_training_audio(sources: Sequence[Path], sample_rate: int) -> list[np.ndarray]:
@@ -431,7 +427,7 @@ def fit_audio_codec(
     waveforms = collect_training_audio(sources, recipe.sample_rate)
     with torch.random.fork_rng():
         torch.manual_seed(recipe.seed)
-        network = WaveformCodecNetwork(recipe.network())
+        network = SpectralCodecNetwork(recipe.network())
     optimizer = torch.optim.AdamW(
         network.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay
     )
@@ -460,7 +456,7 @@ def fit_audio_codec(
 
 
 def _train_step(
-    network: WaveformCodecNetwork,
+    network: SpectralCodecNetwork,
     optimizer: torch.optim.Optimizer,
     waveforms: list[np.ndarray],
     crop: int,
@@ -472,11 +468,12 @@ def _train_step(
     for group in optimizer.param_groups:
         group["lr"] = learning_rate_at(step, recipe)
     device = next(network.parameters()).device
-    target = random_crops(waveforms, recipe.batch_size, crop, generator).to(device)
-    prediction, codes = network(target)
-    convergence, log_magnitude = multi_resolution_stft_loss(prediction, target, recipe.stft_sizes)
-    waveform_l1 = (prediction - target).abs().mean()
-    loss = convergence + log_magnitude + recipe.waveform_loss_weight * waveform_l1
+    audio = random_crops(waveforms, recipe.batch_size, crop, generator).to(device)
+    prediction, target, codes = network(audio)
+    log_magnitude = (prediction - target).abs().mean()
+    predicted, reference = prediction.exp(), target.exp()
+    convergence = torch.linalg.norm(reference - predicted) / (torch.linalg.norm(reference) + 1e-7)
+    loss = log_magnitude + recipe.convergence_loss_weight * convergence
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     nn.utils.clip_grad_norm_(network.parameters(), recipe.gradient_clip)
@@ -485,7 +482,6 @@ def _train_step(
         "loss": loss.item(),
         "spectral_convergence": convergence.item(),
         "log_magnitude": log_magnitude.item(),
-        "waveform_l1": waveform_l1.item(),
         "codes_used": float(codes.unique().numel()),
     }
 
@@ -493,7 +489,7 @@ def _train_step(
 def _save_checkpoint(
     path: Path,
     recipe: AudioCodecRecipe,
-    network: WaveformCodecNetwork,
+    network: SpectralCodecNetwork,
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     step: int,
@@ -516,7 +512,7 @@ def _save_checkpoint(
 def _restore_checkpoint(
     path: Path,
     recipe: AudioCodecRecipe,
-    network: WaveformCodecNetwork,
+    network: SpectralCodecNetwork,
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
 ) -> int:
