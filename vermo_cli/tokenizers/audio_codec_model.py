@@ -159,7 +159,7 @@ def load_audio_codec_recipe(path: Path) -> AudioCodecRecipe:
 
 
 class ResidualUnit(nn.Module):
-    """GELU -> dilated conv (kernel 3) -> GELU -> 1x1 conv, added to the input; keeps `[B, C, T]`."""
+    """GELU, dilated conv (kernel 3), GELU, 1x1 conv, added to the input; keeps `[B, C, T]`."""
 
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
