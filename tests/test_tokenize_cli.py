@@ -188,3 +188,47 @@ def test_user_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
         "--split",
         "nowhere",
     )
+
+
+def test_fit_audio_codec_on_the_synthetic_corpus_music(workspace: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "codec.yaml"
+    settings = {
+        "kind": "audio-codec",
+        "channels": 16,
+        "n_mels": 32,
+        "residual_units": 1,
+        "latent_dim": 16,
+        "codebook_size": 1024,
+        "steps": 4,
+        "batch_size": 2,
+        "crop_seconds": 0.5,
+        "warmup_steps": 1,
+        "checkpoint_every": 2,
+    }
+    recipe.write_text(json.dumps(settings))  # JSON is YAML
+    codec = tmp_path / "codec"
+    args = ("tokenize", "fit", "--modality", "audio", "--data", workspace / "corpus")
+    output = invoke(*args, "--recipe", recipe, "-o", codec)
+    assert "audio codec builtin:" in " ".join(output.split()) and (codec / "codec.json").is_file()
+    assert "already holds files" in one_line_error(*args, "--recipe", recipe, "-o", codec)
+    invoke(*args, "--recipe", recipe, "-o", codec, "--overwrite")
+    assert "--recipe is required" in one_line_error(*args, "-o", tmp_path / "other")
+    assert "not an audio-codec recipe" in one_line_error(
+        *args, "--recipe", workspace / "recipe.yaml", "-o", tmp_path / "other"
+    )
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    assert "refusing to overwrite" in one_line_error(
+        *args, "--recipe", recipe, "-o", tmp_path / "notes", "--overwrite"
+    )
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+    assert "exactly one corpus" in one_line_error(
+        "tokenize",
+        "fit",
+        "--data",
+        workspace / "corpus",
+        "--data",
+        workspace / "corpus",
+        "-o",
+        tmp_path / "motion",
+    )

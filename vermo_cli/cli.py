@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -244,6 +245,13 @@ tokenize_app = typer.Typer(
 app.add_typer(tokenize_app, name="tokenize")
 
 
+class Modality(StrEnum):
+    """What `tokenize fit` trains a tokenizer for."""
+
+    motion = "motion"
+    audio = "audio"
+
+
 class _RichFitProgress:
     """One progress bar per training stage, with the latest training and validation loss."""
 
@@ -295,39 +303,86 @@ def _bar(*extra: TextColumn) -> Progress:
 
 @tokenize_app.command("fit")
 def tokenize_fit(
-    data: Annotated[Path, typer.Option(help="Corpus written by `vermo prepare`.")],
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            help="Corpus from `vermo prepare`. With --modality audio: corpora (their train "
+            "clips' audio), audio folders or files; repeat the option for several."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Tokenizer directory.")],
     recipe: Annotated[
         Path | None,
-        typer.Option(help="Recipe YAML, e.g. recipes/flowvq-tiny.yaml (not needed to resume)."),
+        typer.Option(
+            help="Recipe YAML, e.g. recipes/flowvq-tiny.yaml or recipes/audio-codec-tiny.yaml "
+            "(a motion run can resume without it)."
+        ),
     ] = None,
+    modality: Annotated[
+        Modality, typer.Option(help="motion: FlowVQ tokenizer; audio: the built-in audio codec.")
+    ] = Modality.motion,
     stage: Annotated[
-        int | None, typer.Option(min=1, max=2, help="Train only stage 1 or only stage 2.")
+        int | None, typer.Option(min=1, max=2, help="Motion: train only stage 1 or stage 2.")
     ] = None,
     resume: Annotated[
         bool, typer.Option(help="Continue from the latest checkpoint in --output.")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
 ) -> None:
-    """Train a FlowVQ motion tokenizer: stage 1 (FSQ autoencoder), then stage 2 (flow decoder).
+    """Train a tokenizer: FlowVQ for motion (stage 1 FSQ autoencoder, then stage 2 flow
+    decoder) or the built-in audio codec (`--modality audio`).
 
-    Checkpoints go to OUTPUT/checkpoints, TensorBoard logs to OUTPUT/logs
+    Checkpoints go to OUTPUT, TensorBoard logs to OUTPUT/logs
     (`tensorboard --logdir OUTPUT/logs`). Interrupted runs continue exactly with `--resume`.
     """
-    from vermo_cli.tokenizers.flowvq_train import fit_flowvq
-
     with user_errors():
+        if modality is Modality.audio:
+            _fit_audio_codec(data, output, recipe, resume, overwrite)
+            return
+        from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+
+        if len(data) != 1:
+            raise VermoError("a motion tokenizer trains on exactly one corpus (one --data)")
         stages = (stage,) if stage else (1, 2)
         columns = (TextColumn("loss {task.fields[loss]:.4f} · val {task.fields[val]:.4f}"),)
         with _bar(*columns) as bar:
             info = fit_flowvq(
-                data, output, recipe, stages, resume, overwrite, _RichFitProgress(bar)
+                data[0], output, recipe, stages, resume, overwrite, _RichFitProgress(bar)
             )
         losses = ", ".join(
             f"stage {number} validation loss {record['validation_loss']:.4f}"
             for number, record in sorted(info["stages"].items())
         )
         console.print(f"tokenizer {info['identity']} written to {output} ({losses})")
+
+
+def _fit_audio_codec(
+    data: list[Path], output: Path, recipe: Path | None, resume: bool, overwrite: bool
+) -> None:
+    """`tokenize fit --modality audio`: train the built-in codec with a progress bar."""
+    from vermo_cli.tokenizers.audio_codec import load_codec
+    from vermo_cli.tokenizers.audio_codec_model import (
+        check_codec_output,
+        fit_audio_codec,
+        load_audio_codec_recipe,
+        remove_codec_run,
+    )
+
+    if recipe is None:
+        raise VermoError("--recipe is required with --modality audio (recipes/audio-codec*.yaml)")
+    settings = load_audio_codec_recipe(recipe)
+    if overwrite and not resume:
+        remove_codec_run(output)
+    check_codec_output(output, resume)
+    columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
+    with _bar(*columns) as bar:
+        task = bar.add_task("audio codec", total=settings.steps, loss=float("nan"), codes=0)
+
+        def advance(step: int, steps: int, losses: dict[str, float]) -> None:
+            bar.update(task, completed=step, loss=losses["loss"], codes=losses["codes_used"])
+
+        fit_audio_codec(data, settings, output, progress=advance, resume=resume)
+    console.print(f"audio codec {load_codec(output).identity} written to {output}")
 
 
 @tokenize_app.command("encode")

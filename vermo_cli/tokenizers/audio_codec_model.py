@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -403,6 +404,27 @@ def learning_rate_at(step: int, recipe: AudioCodecRecipe) -> float:
     return recipe.learning_rate * (0.1 + 0.45 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+def check_codec_output(output: Path, resume: bool) -> None:
+    """`CodecError` unless `output` is new, empty, or (with `resume`) a run to continue."""
+    output = Path(output)
+    if output.exists() and any(output.iterdir()) and not resume:
+        raise CodecError(f"{output}: already holds files (resume the run or choose another -o)")
+
+
+def remove_codec_run(output: Path) -> None:
+    """Delete a codec run directory before `--overwrite` retrains it; refuses (`CodecError`) a
+    directory that does not look like one, so a mistyped `-o` cannot delete unrelated files."""
+    output = Path(output)
+    if not output.exists():
+        return
+    markers = ("codec.json", CHECKPOINT_FILE, LOG_DIR)
+    if not output.is_dir() or not (
+        any((output / marker).exists() for marker in markers) or not any(output.iterdir())
+    ):
+        raise CodecError(f"{output}: not an audio codec run; refusing to overwrite it")
+    shutil.rmtree(output)
+
+
 def fit_audio_codec(
     sources: Sequence[Path],
     recipe: AudioCodecRecipe,
@@ -422,8 +444,7 @@ def fit_audio_codec(
     """
     output = Path(output)
     checkpoint_path = output / CHECKPOINT_FILE
-    if output.exists() and any(output.iterdir()) and not resume:
-        raise CodecError(f"{output}: already holds files (resume the run or choose another -o)")
+    check_codec_output(output, resume)
     waveforms = collect_training_audio(sources, recipe.sample_rate)
     with torch.random.fork_rng():
         torch.manual_seed(recipe.seed)
