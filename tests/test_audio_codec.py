@@ -18,10 +18,10 @@ from vermo_plugins.codecs.builtin import BuiltinAudioCodec
 from vermo_plugins.codecs.transformers_codec import TransformersAudioCodec
 
 from vermo_cli.data.store import write_sidecar
+from vermo_cli.recipes import RecipeError
 from vermo_cli.tokenizers.audio_codec import CodecError, codec_plugins, load_codec
 from vermo_cli.tokenizers.audio_codec_model import (
     AudioCodecRecipe,
-    RecipeError,
     SpectralCodecNetwork,
     collect_training_audio,
     fit_audio_codec,

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from vermo_cli.cli import app
@@ -45,11 +46,24 @@ def shown_vermo_commands() -> list[list[str]]:
     return commands
 
 
+def command_path(arguments: list[str]) -> list[str]:
+    """The (sub)command names at the start of `arguments`: `tokenize fit` of `tokenize fit ...`."""
+    command = typer.main.get_command(app)
+    path: list[str] = []
+    for word in arguments:
+        if word not in getattr(command, "commands", {}):
+            break
+        path.append(word)
+        command = command.commands[word]
+    return path
+
+
 @pytest.mark.parametrize("arguments", shown_vermo_commands(), ids=" ".join)
 def test_documented_command_has_help(arguments: list[str]) -> None:
-    """Each documented subcommand exists and its options parse (run with --help)."""
-    subcommand = [word for word in arguments if not word.startswith("-")][:1]
-    result = CliRunner().invoke(app, [*subcommand, "--help"])
+    """Each documented (sub)command exists and its options are options of it (run with --help)."""
+    path = command_path(arguments)
+    assert path, f"vermo {arguments[0]} is not a vermo command"
+    result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    for option in (word for word in arguments if word.startswith("--")):
-        assert option in result.output, f"{option} is not an option of vermo {subcommand[0]}"
+    for option in (word.split("=")[0] for word in arguments if word.startswith("--")):
+        assert option in result.output, f"{option} is not an option of vermo {' '.join(path)}"

@@ -16,12 +16,12 @@ from vermo_cli.data.sources import SourceOptions
 from vermo_cli.data.store import SIDECAR_NAME, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.motion.skeleton import HAND_JOINTS, body_only_mask
+from vermo_cli.recipes import RecipeError
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer, TokenizerError
 from vermo_cli.tokenizers.flowvq_data import MotionBatch
 from vermo_cli.tokenizers.flowvq_model import MotionQuantizer, MotionVqVae
 from vermo_cli.tokenizers.flowvq_recipe import (
     QuantizerConfig,
-    RecipeError,
     VqVaeConfig,
     load_flowvq_recipe,
 )

@@ -26,8 +26,7 @@ from typing import Literal
 import librosa
 import numpy as np
 import torch
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
@@ -35,7 +34,7 @@ from vector_quantize_pytorch import FSQ
 
 from vermo_cli.data.audio import load_audio
 from vermo_cli.data.store import SIDECAR_NAME, open_corpus
-from vermo_cli.errors import VermoError
+from vermo_cli.recipes import load_typed_recipe
 from vermo_cli.tokenizers.audio_codec import CodecError, write_codec_manifest
 
 WEIGHTS_FILE = "model.safetensors"
@@ -62,10 +61,6 @@ _WINDOW_TOKENS = 750
 _CONTEXT_TOKENS = 40
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
-
-
-class RecipeError(VermoError):
-    """A recipe file is missing, unreadable or invalid."""
 
 
 class AudioCodecNetworkConfig(BaseModel):
@@ -142,21 +137,7 @@ class AudioCodecRecipe(AudioCodecNetworkConfig):
 
 def load_audio_codec_recipe(path: Path) -> AudioCodecRecipe:
     """Read and validate a YAML recipe; `RecipeError` with a one-line message naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"{path}: recipe not found")
-    try:
-        content = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from error
-    if not isinstance(content, dict) or content.get("kind") != "audio-codec":
-        raise RecipeError(f"{path}: not an audio-codec recipe (expected `kind: audio-codec`)")
-    try:
-        return AudioCodecRecipe(**content)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "recipe"
-        raise RecipeError(f"{path}: {where}: {first['msg']}") from error
+    return load_typed_recipe(Path(path), "audio-codec", AudioCodecRecipe)
 
 
 class ResidualUnit(nn.Module):

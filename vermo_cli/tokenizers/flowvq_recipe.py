@@ -6,14 +6,9 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vermo_cli.errors import VermoError
-
-
-class RecipeError(VermoError):
-    """A recipe file is missing, not YAML, or does not validate."""
+from vermo_cli.recipes import load_typed_recipe
 
 
 class _Strict(BaseModel):
@@ -116,26 +111,6 @@ class FlowVQRecipe(_Strict):
     stage2: StageConfig
 
 
-def read_yaml(path: Path) -> dict:
-    """Parse a YAML mapping; `RecipeError` naming the file otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"{path}: recipe not found")
-    try:
-        content = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from error
-    if not isinstance(content, dict):
-        raise RecipeError(f"{path}: a recipe must be a YAML mapping")
-    return content
-
-
 def load_flowvq_recipe(path: Path) -> FlowVQRecipe:
     """Load and validate a FlowVQ recipe; one-line `RecipeError` naming the first problem."""
-    content = read_yaml(path)
-    try:
-        return FlowVQRecipe.model_validate(content)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "recipe"
-        raise RecipeError(f"{path}: {where}: {first['msg']}") from None
+    return load_typed_recipe(Path(path), "flowvq", FlowVQRecipe)

@@ -1,0 +1,55 @@
+"""Every shipped recipe validates, names its own command, and bad recipes fail in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vermo_cli.recipes import RecipeError, load_recipe, recipe_kinds
+from vermo_cli.tokenizers.audio_codec_model import AudioCodecRecipe
+from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+SHIPPED = sorted(RECIPES.glob("*.yaml"))
+
+
+def test_the_shipped_recipes_are_the_expected_ones() -> None:
+    names = {path.name for path in SHIPPED}
+    assert {"flowvq.yaml", "flowvq-tiny.yaml", "audio-codec.yaml", "audio-codec-tiny.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: path.name)
+def test_every_recipe_validates_and_shows_how_to_use_it(path: Path) -> None:
+    recipe = load_recipe(path)
+    assert isinstance(recipe, tuple(recipe_kinds().values()))
+    header = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
+    assert f"--recipe recipes/{path.name}" in header, "the header comment shows the command"
+    if isinstance(recipe, FlowVQRecipe):
+        assert recipe.vqvae.quantizer.size == 4375
+    if isinstance(recipe, AudioCodecRecipe):
+        assert (recipe.sample_rate, recipe.tokens_per_second, recipe.codebook_size) == (
+            24_000,
+            40.0,
+            4096,
+        )
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("kind: lm\n", "unknown recipe kind 'lm'"),
+        ("steps: 3\n", "unknown recipe kind None"),
+        ("- a\n- b\n", "must be a YAML mapping"),
+        ("kind: [flowvq\n", "not valid YAML"),
+        ("kind: audio-codec\nchannels: wide\n", "channels"),
+        ("kind: flowvq\nname: x\nvqvae: {width: -1}\n", "vqvae.width"),
+    ],
+)
+def test_bad_recipes_give_one_line_errors(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(content)
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path)
+    message = str(error.value)
+    assert str(path) in message and problem in message and "\n" not in message
