@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import datasets
@@ -232,3 +233,30 @@ def test_fit_audio_codec_on_the_synthetic_corpus_music(workspace: Path, tmp_path
         "-o",
         tmp_path / "motion",
     )
+    tokens = tmp_path / "tokens"
+    output = invoke(
+        "tokenize",
+        "encode",
+        "--tokenizer",
+        workspace / "tokenizer",
+        "--data",
+        workspace / "corpus",
+        "--codec",
+        codec,
+        "-o",
+        tokens,
+    )
+    assert "audio by codec builtin:" in " ".join(output.split())
+    sidecar = json.loads((tokens / "vermo_tokens.json").read_text())
+    assert sidecar["codec"]["identity"].startswith("builtin:")
+    assert sidecar["codec"]["tokens_per_second"] == 40.0
+    rows = datasets.load_from_disk(str(tokens))
+    with_audio = 0
+    for audio, audio_tokens in zip(rows["audio"], rows["audio_tokens"], strict=True):
+        if audio is None:
+            assert audio_tokens == []
+        else:
+            with_audio += 1
+            assert len(audio_tokens) == math.ceil(round(audio["duration"] * 24_000) / 600)
+            assert min(audio_tokens) >= 0 and max(audio_tokens) < 1024
+    assert with_audio > 0

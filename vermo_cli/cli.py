@@ -390,20 +390,25 @@ def tokenize_encode(
     tokenizer: Annotated[Path, typer.Option(help="Tokenizer directory from `tokenize fit`.")],
     data: Annotated[Path, typer.Option(help="Corpus to encode.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Token corpus directory.")],
+    codec: Annotated[
+        Path | None,
+        typer.Option(help="Audio codec directory: also code each clip's music or speech."),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
 ) -> None:
-    """Encode a corpus's motion into FlowVQ codes (an Arrow token corpus that records the
-    tokenizer's identity)."""
+    """Encode a corpus's motion into FlowVQ codes, and its audio with --codec (an Arrow token
+    corpus that records the tokenizer's and codec's identities)."""
     from vermo_cli.tokenizers.token_corpus import encode_corpus
 
     with user_errors():
         with _bar() as bar:
             sidecar = encode_corpus(
-                tokenizer, data, output, overwrite, _RichCountProgress(bar, "encoding")
+                tokenizer, data, output, overwrite, _RichCountProgress(bar, "encoding"), codec
             )
+        audio = f", audio by codec {sidecar['codec']['identity']}" if sidecar["codec"] else ""
         console.print(
             f"{sidecar['clips']:,} clips -> {sidecar['tokens']:,} motion tokens in {output} "
-            f"(tokenizer {sidecar['tokenizer']['identity']})"
+            f"(tokenizer {sidecar['tokenizer']['identity']}{audio})"
         )
 
 

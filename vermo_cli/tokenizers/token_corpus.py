@@ -1,8 +1,10 @@
 """`vermo tokenize encode`: a corpus's motion as FlowVQ codes, in a token corpus on disk.
 
 A token corpus keeps every column of its corpus except `motion`, adds `motion_tokens`
-(`[agents][steps]` int32), and records in `vermo_tokens.json` which tokenizer made the codes and
-from which corpus, so that a model trained on it can refuse a different tokenizer later.
+(`[agents][steps]` int32) and, when an audio codec is given, `audio_tokens` (`[tokens]` int32,
+the codec's tokens of the clip's audio span; empty for clips without audio), and records in
+`vermo_tokens.json` which tokenizer and codec made the codes and from which corpus, so that a
+model trained on it can refuse a different tokenizer or codec later.
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ import numpy as np
 from datasets import List, Value
 
 from vermo_cli import __version__
-from vermo_cli.data.store import check_output_free, open_corpus, publish, staging_directory
+from vermo_cli.data.audio import load_audio
+from vermo_cli.data.store import (
+    Corpus,
+    check_output_free,
+    open_corpus,
+    publish,
+    staging_directory,
+)
 from vermo_cli.errors import CorpusError
+from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
 
 TOKENS_SIDECAR = "vermo_tokens.json"
@@ -41,11 +51,14 @@ def encode_corpus(
     output: Path,
     overwrite: bool = False,
     progress: EncodeProgress | None = None,
+    codec_path: Path | None = None,
 ) -> dict[str, Any]:
-    """Encode every clip of a corpus; write the token corpus atomically; return its sidecar."""
+    """Encode every clip of a corpus (motion, and audio when `codec_path` names a codec);
+    write the token corpus atomically; return its sidecar."""
     output = Path(output)
     check_output_free(output, overwrite)
     tokenizer = FlowVQTokenizer.load(tokenizer_path)
+    codec = load_codec(codec_path) if codec_path is not None else None
     corpus = open_corpus(corpus_path)
     tokenizer.check_joint_set(
         corpus.info.get("skeleton", {}).get("joint_names", []), str(corpus.path)
@@ -67,6 +80,9 @@ def encode_corpus(
     encoded = clips.remove_columns("motion").add_column(
         "motion_tokens", tokens, feature=features["motion_tokens"]
     )
+    if codec is not None:
+        audio_tokens = encode_clip_audio(corpus, codec)
+        encoded = encoded.add_column("audio_tokens", audio_tokens, feature=List(Value("int32")))
     sidecar = {
         "format": TOKENS_FORMAT,
         "version": 1,
@@ -76,6 +92,16 @@ def encode_corpus(
             "path": str(Path(tokenizer_path).resolve()),
             "compression": tokenizer.compression,
             "codebook_size": tokenizer.codebook_size,
+        },
+        "codec": None
+        if codec is None
+        else {
+            "identity": codec.identity,
+            "plugin": codec.name,
+            "path": str(Path(codec_path).resolve()),
+            "tokens_per_second": codec.tokens_per_second,
+            "codebook_size": codec.codebook_size,
+            "sample_rate": codec.sample_rate,
         },
         "corpus": {"identity": corpus.identity, "path": str(corpus.path.resolve())},
         "clips": len(encoded),
@@ -91,6 +117,29 @@ def encode_corpus(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sidecar
+
+
+def encode_clip_audio(corpus: Corpus, codec: AudioCodec) -> list[list[int]]:
+    """Codec tokens `[clips][tokens]` of each clip's audio span (empty lists without audio).
+
+    Each audio file is read once, at the codec's rate; a clip's span is cut from it by its
+    `offset` and `duration` (seconds) and coded on its own, so its tokens start with the clip.
+    """
+    waveforms: dict[str, np.ndarray] = {}
+    result: list[list[int]] = []
+    for audio in corpus.clips["audio"]:
+        if audio is None or not audio.get("path"):
+            result.append([])
+            continue
+        relative = audio["path"]
+        if relative not in waveforms:
+            waveforms[relative] = load_audio(corpus.audio_path(relative), codec.sample_rate)[0]
+        first = round(float(audio["offset"]) * codec.sample_rate)
+        span = waveforms[relative][
+            first : first + round(float(audio["duration"]) * codec.sample_rate)
+        ]
+        result.append(codec.encode(span, codec.sample_rate).astype(np.int32).tolist())
+    return result
 
 
 def open_token_corpus(path: Path) -> tuple[datasets.Dataset, dict[str, Any]]:
