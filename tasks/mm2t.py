@@ -1,0 +1,30 @@
+"""Task `mm2t`: describe what several people are doing."""
+
+from vermo_cli.messages.tasks import TaskSpec
+
+TASK = TaskSpec(
+    name="mm2t",
+    title="Describe what several people are doing",
+    instructions=(
+        "What are the persons doing?",
+        "Describe the interaction of these people.",
+        "Explain in words what the participants do.",
+        "Caption the movement of everyone in this motion.",
+    ),
+    required=("motion", "headcount"),
+    optional=(),
+    reply=("caption",),
+    benchmark=True,
+    headcounts=(1, 2),
+    metrics=(
+        "bleu1",
+        "bleu4",
+        "rouge_l",
+        "cider",
+        "bertscore",
+        "r_precision_top1",
+        "r_precision_top2",
+        "r_precision_top3",
+        "mm_dist",
+    ),
+)

@@ -1,0 +1,28 @@
+"""Task `mt2m`: text to motion for a given number of people."""
+
+from vermo_cli.messages.tasks import TaskSpec
+
+TASK = TaskSpec(
+    name="mt2m",
+    title="Text to motion for a given number of people",
+    instructions=(
+        "Generate a motion with the given number of participants.",
+        "Animate this many people doing what the caption describes.",
+        "Create the described movement for the stated number of persons.",
+        "Make the given number of people act out this description.",
+    ),
+    required=("caption", "headcount"),
+    optional=("duration",),
+    reply=("motion",),
+    benchmark=True,
+    headcounts=(1, 2),
+    metrics=(
+        "fid",
+        "r_precision_top1",
+        "r_precision_top2",
+        "r_precision_top3",
+        "mm_dist",
+        "diversity",
+        "multimodality",
+    ),
+)
