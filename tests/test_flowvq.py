@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -17,10 +18,12 @@ from vermo_cli.data.store import SIDECAR_NAME, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.motion.skeleton import HAND_JOINTS, body_only_mask
 from vermo_cli.recipes import RecipeError
+from vermo_cli.tokenizers.flow_decoder import FlowMatchingDecoder, decoding_windows, sample_motion
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer, TokenizerError
 from vermo_cli.tokenizers.flowvq_data import MotionBatch
 from vermo_cli.tokenizers.flowvq_model import MotionQuantizer, MotionVqVae
 from vermo_cli.tokenizers.flowvq_recipe import (
+    FlowDecoderConfig,
     QuantizerConfig,
     VqVaeConfig,
     load_flowvq_recipe,
@@ -209,3 +212,32 @@ def test_corpus_without_stats_and_joint_set_mismatch(
         encode_corpus(tokenizer_dir, broken, tmp_path / "tokens")
     with pytest.raises(TokenizerError, match="not a trained FlowVQ tokenizer"):
         FlowVQTokenizer.load(tmp_path)
+
+
+def test_decoding_windows_cover_long_motions_with_overlap() -> None:
+    assert decoding_windows(48, 64, 4) == [(0, 48)]
+    windows = decoding_windows(360, 64, 4)
+    assert windows[0] == (0, 64) and windows[-1] == (296, 360)
+    assert all(stop - start == 64 and start % 4 == 0 for start, stop in windows)
+    for (_, stop), (start, _) in itertools.pairwise(windows):
+        assert start < stop  # consecutive windows overlap
+    covered = np.zeros(360, dtype=bool)
+    for start, stop in windows:
+        covered[start:stop] = True
+    assert covered.all()
+
+
+def test_windowed_flow_sampling_matches_one_pass_on_short_motions() -> None:
+    config = FlowDecoderConfig(blocks=1, heads=2, head_dim=8, ffn=32)
+    torch.manual_seed(0)
+    decoder = FlowMatchingDecoder(config, latent_width=16, compression=4).eval()
+    latents = torch.randn(1, 16, 10)
+    whole = sample_motion(decoder, latents, 40, 3, torch.Generator().manual_seed(1))
+    windowed = sample_motion(
+        decoder, latents, 40, 3, torch.Generator().manual_seed(1), window_frames=64
+    )
+    torch.testing.assert_close(whole, windowed)
+    long = sample_motion(
+        decoder, torch.randn(1, 16, 50), 200, 3, torch.Generator().manual_seed(1), window_frames=32
+    )
+    assert long.shape == (1, 200, 156) and torch.isfinite(long).all()

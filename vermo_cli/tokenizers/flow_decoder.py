@@ -144,15 +144,56 @@ def sample_motion(
     steps: int | None = None,
     generator: torch.Generator | None = None,
     frame_mask: torch.Tensor | None = None,
+    window_frames: int | None = None,
 ) -> torch.Tensor:
     """Decode quantized latents `[batch, width, steps]` to normalised motion
-    `[batch, frames, 156]` by Euler integration from Gaussian noise (seeded by `generator`)."""
+    `[batch, frames, 156]` by Euler integration from Gaussian noise (seeded by `generator`).
+
+    The decoder is trained on crops of `window_frames` frames, and attention with absolute
+    positions does not carry over to much longer sequences. So longer motions are decoded in
+    windows of that length overlapping by half, each seeing positions from 0 as in training;
+    at every Euler step the windows' velocities are blended with triangular weights into one
+    velocity for the whole sequence, so the windows share one trajectory and join smoothly.
+    `frames` must be `compression` times the latent steps.
+    """
     scheduler = make_scheduler(decoder.config)
     scheduler.set_timesteps(steps or decoder.config.sampling_steps)
     shape = (latents.shape[0], frames, MOTION_CHANNELS)
     x = torch.randn(shape, generator=generator).to(latents)
+    windows = decoding_windows(frames, window_frames or frames, decoder.compression)
+    weights = torch.zeros(frames, device=latents.device)
+    ramps = []
+    for start, stop in windows:
+        ramp = _triangle(stop - start, latents.device)
+        weights[start:stop] += ramp
+        ramps.append(ramp)
     for timestep in scheduler.timesteps:
         batch_timestep = timestep.expand(latents.shape[0]).to(latents)
-        velocity = decoder(x, batch_timestep, latents, frame_mask)
+        velocity = torch.zeros_like(x)
+        for (start, stop), ramp in zip(windows, ramps, strict=True):
+            first, last = start // decoder.compression, stop // decoder.compression
+            mask = frame_mask[:, start:stop] if frame_mask is not None else None
+            part = decoder(x[:, start:stop], batch_timestep, latents[..., first:last], mask)
+            velocity[:, start:stop] += part * ramp[None, :, None]
+        velocity = velocity / weights[None, :, None]
         x = scheduler.step(velocity, timestep, x).prev_sample
     return x
+
+
+def decoding_windows(frames: int, window: int, compression: int) -> list[tuple[int, int]]:
+    """`(start, stop)` frame ranges of at most `window` frames covering `[0, frames)`,
+    overlapping by about half a window, with starts on multiples of `compression`."""
+    window = max(compression, window // compression * compression)
+    if frames <= window:
+        return [(0, frames)]
+    hop = max(compression, window // 2 // compression * compression)
+    starts = list(range(0, frames - window, hop))
+    starts.append(frames - window)
+    return [(start, start + window) for start in starts]
+
+
+def _triangle(length: int, device: torch.device) -> torch.Tensor:
+    """Weights `[length]` rising from the edges to 1 in the middle (never 0)."""
+    position = torch.arange(length, device=device, dtype=torch.float32)
+    distance = torch.minimum(position + 1, length - position)
+    return distance / distance.max()

@@ -157,7 +157,10 @@ class FlowVQTokenizer:
                 )
             generator = torch.Generator().manual_seed(seed)
             padded = latents.shape[-1] * self.compression
-            features = sample_motion(self.flow, latents, padded, steps, generator)
+            window = self.recipe.stage2.crop_frames
+            features = sample_motion(
+                self.flow, latents, padded, steps, generator, window_frames=window
+            )
         else:
             features = self.vqvae.decode_latents(latents)
         return self.normalizer.denormalize(features[:, :frames].cpu().numpy())
