@@ -492,6 +492,28 @@ def tokenize_eval(
             json_output.write_text(json.dumps(result, indent=1) + "\n")
 
 
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the installed task plugins: conditions, reply, whether a benchmark, metrics."""
+    from vermo_cli.messages.tasks import load_tasks
+
+    with user_errors():
+        table = Table(title="Installed tasks (entry points `vermo.tasks`)", title_justify="left")
+        for column in ("task", "instruction", "required", "optional", "reply", "stage", "metrics"):
+            table.add_column(column)
+        for task in load_tasks().values():
+            table.add_row(
+                task.name,
+                task.instructions[0],
+                " + ".join(task.required) or "-",
+                " + ".join(task.optional) or "-",
+                " + ".join(task.reply),
+                "benchmark" if task.benchmark else "pretrain",
+                ", ".join(task.metrics) or "-",
+            )
+        console.print(table)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="vermo")

@@ -107,6 +107,8 @@ class Vocabulary:
 
     def _block_offset(self, tokens: list[str] | tuple[str, ...]) -> int:
         """Id of the first of `tokens`, adding them (contiguously) if the tokenizer lacks them."""
+        if not tokens:  # e.g. no audio codec: an empty block at the end
+            return len(self.text)
         existing = self.text.convert_tokens_to_ids(tokens[0])
         if existing is None or existing == self.text.unk_token_id:
             first = len(self.text)
