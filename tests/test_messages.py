@@ -83,8 +83,10 @@ def test_all_fourteen_tasks_are_installed_with_their_protocols() -> None:
     assert (tasks["btwn"].protocol.past, tasks["btwn"].protocol.future) == (0.2, 0.2)
     with pytest.raises(TaskError, match="unknown task 'dance'"):
         get_task("dance")
-    with pytest.raises(TaskError, match="specialize needs one installed task"):
+    with pytest.raises(TaskError, match="unknown task 'dance'"):
         stage_tasks(tasks, "specialize", "dance")
+    with pytest.raises(TaskError, match="specialize needs the task"):
+        stage_tasks(tasks, "specialize")
 
 
 def test_a_task_spec_is_checked() -> None:

@@ -38,7 +38,7 @@ def test_every_recipe_validates_and_shows_how_to_use_it(path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        ("kind: lm\n", "unknown recipe kind 'lm'"),
+        ("kind: nope\n", "unknown recipe kind 'nope'"),
         ("steps: 3\n", "unknown recipe kind None"),
         ("- a\n- b\n", "must be a YAML mapping"),
         ("kind: [flowvq\n", "not valid YAML"),

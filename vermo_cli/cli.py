@@ -492,6 +492,150 @@ def tokenize_eval(
             json_output.write_text(json.dumps(result, indent=1) + "\n")
 
 
+DataOption = Annotated[
+    Path, typer.Option(help="Token corpus from `vermo tokenize encode` (with --codec for audio).")
+]
+RecipeOption = Annotated[Path, typer.Option(help="Training recipe YAML (recipes/vermo-*.yaml).")]
+RunOutputOption = Annotated[
+    Path, typer.Option("--output", "-o", help="Run directory (checkpoints, logs, model).")
+]
+ResumeOption = Annotated[
+    bool, typer.Option(help="Continue exactly from the latest checkpoint in --output.")
+]
+OverwriteOption = Annotated[bool, typer.Option(help="Delete an existing run at --output first.")]
+GpusOption = Annotated[
+    int | None, typer.Option(min=1, help="GPUs per node: re-launch through DeepSpeed's launcher.")
+]
+NodesOption = Annotated[int | None, typer.Option(min=1, help="Nodes (needs --hostfile).")]
+HostfileOption = Annotated[
+    Path | None, typer.Option(help="DeepSpeed hostfile listing the nodes and their GPU slots.")
+]
+FromOption = Annotated[
+    Path | None, typer.Option("--from", help="The run this stage starts from (its output dir).")
+]
+
+
+def _train(
+    stage: str,
+    data: Path,
+    recipe: Path,
+    output: Path,
+    resume: bool,
+    overwrite: bool,
+    launcher: tuple[int | None, int | None, Path | None],
+    previous: Path | None = None,
+    init: Path | None = None,
+    task: str | None = None,
+) -> None:
+    """Shared body of `pretrain`, `sft` and `specialize`."""
+    from vermo_cli.train.launch import relaunch_if_requested
+
+    with user_errors():
+        code = relaunch_if_requested(sys.argv[1:], *launcher)
+        if code is not None:
+            raise typer.Exit(code)
+        from vermo_cli.train.stages import StageRequest, prepare_stage, remove_run, train_stage
+
+        if overwrite and not resume:
+            remove_run(output)
+        request = StageRequest(stage, data, recipe, output, previous, init, task, resume)  # type: ignore[arg-type]
+        prepared = prepare_stage(request)
+        columns = (
+            TextColumn(
+                "loss {task.fields[loss]:.4f} · val {task.fields[val]:.4f} · "
+                "{task.fields[speed]:,.0f} tok/s"
+            ),
+        )
+        with _bar(*columns) as bar:
+            progress_task = bar.add_task(
+                stage, total=None, loss=float("nan"), val=float("nan"), speed=0
+            )
+
+            def advance(
+                step: int, total: int, loss: float, speed: float, validation: float | None
+            ) -> None:
+                bar.update(progress_task, total=total, completed=step, loss=loss, speed=speed)
+                if validation is not None:
+                    bar.update(progress_task, val=validation)
+
+            summary = train_stage(prepared, advance)
+        counts = ", ".join(f"{name} {count:,}" for name, count in summary["tasks"].items())
+        console.print(f"examples per epoch: {counts}")
+        validation = summary["validation_losses"]
+        falls = (
+            f"validation loss {validation[0][1]:.4f} (step {validation[0][0]}) -> "
+            f"{validation[-1][1]:.4f} (step {validation[-1][0]})"
+            if validation
+            else "no validation clips"
+        )
+        console.print(
+            f"{stage}: {summary['steps']} steps, {falls}, "
+            f"{summary['tokens_per_second']:,.0f} tokens/s; model in {summary['model']}"
+        )
+
+
+@app.command()
+def pretrain(
+    data: DataOption,
+    recipe: RecipeOption,
+    output: RunOutputOption,
+    init: Annotated[
+        Path | None,
+        typer.Option(help="Start from a local Hugging Face causal LM (its tokenizer too)."),
+    ] = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+    gpus: GpusOption = None,
+    nodes: NodesOption = None,
+    hostfile: HostfileOption = None,
+) -> None:
+    """Stage 1: next-token loss on every token of all 14 tasks; builds the vocabulary."""
+    _train("pretrain", data, recipe, output, resume, overwrite, (gpus, nodes, hostfile), init=init)
+
+
+@app.command()
+def sft(
+    data: DataOption,
+    recipe: RecipeOption,
+    output: RunOutputOption,
+    previous: FromOption = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+    gpus: GpusOption = None,
+    nodes: NodesOption = None,
+    hostfile: HostfileOption = None,
+) -> None:
+    """Stage 2: generalist fine-tuning on the nine benchmark tasks, loss on reply tokens only."""
+    _train("sft", data, recipe, output, resume, overwrite, (gpus, nodes, hostfile), previous)
+
+
+@app.command()
+def specialize(
+    task: Annotated[str, typer.Argument(help="The task to specialise in (see `vermo tasks`).")],
+    data: DataOption,
+    recipe: RecipeOption,
+    output: RunOutputOption,
+    previous: FromOption = None,
+    resume: ResumeOption = False,
+    overwrite: OverwriteOption = False,
+    gpus: GpusOption = None,
+    nodes: NodesOption = None,
+    hostfile: HostfileOption = None,
+) -> None:
+    """Stage 3: fine-tune an sft model on one task, loss on reply tokens only."""
+    _train(
+        "specialize",
+        data,
+        recipe,
+        output,
+        resume,
+        overwrite,
+        (gpus, nodes, hostfile),
+        previous,
+        task=task,
+    )
+
+
 @app.command("tasks")
 def list_tasks() -> None:
     """List the installed task plugins: conditions, reply, whether a benchmark, metrics."""

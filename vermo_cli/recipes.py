@@ -58,8 +58,9 @@ def recipe_kinds() -> dict[str, type[BaseModel]]:
     """The recipe model of every known `kind`."""
     from vermo_cli.tokenizers.audio_codec_model import AudioCodecRecipe
     from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe
+    from vermo_cli.train.lm_recipe import LmTrainRecipe
 
-    return {"flowvq": FlowVQRecipe, "audio-codec": AudioCodecRecipe}
+    return {"flowvq": FlowVQRecipe, "audio-codec": AudioCodecRecipe, "lm": LmTrainRecipe}
 
 
 def load_recipe(path: Path) -> BaseModel:

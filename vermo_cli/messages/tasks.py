@@ -113,8 +113,10 @@ def stage_tasks(tasks: dict[str, TaskSpec], stage: Stage, only: str | None = Non
         return list(tasks)
     if stage == "sft":
         return [name for name, task in tasks.items() if task.benchmark]
-    if only is None or only not in tasks:
-        raise TaskError(f"specialize needs one installed task, got {only!r}")
+    if only is None:
+        raise TaskError("specialize needs the task to train on (see `vermo tasks`)")
+    if only not in tasks:
+        raise TaskError(f"unknown task {only!r} (installed: {', '.join(tasks)})")
     return [only]
 
 

@@ -1,0 +1,154 @@
+"""`vermo pretrain | sft | specialize` end to end on a small synthetic token corpus, through the
+DeepSpeed ZeRO-3 code path on the CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+import yaml
+from conftest import RECIPES, tiny_recipe
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from typer.testing import CliRunner
+
+from vermo_cli.cli import app
+from vermo_cli.tokenizers.vocabulary import Vocabulary
+
+runner = CliRunner()
+pytestmark = pytest.mark.slow
+
+
+def invoke(*args: object) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def one_line_error(*args: object) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
+def lm_recipe(path: Path, stage: str, steps: int) -> Path:
+    """A shipped tiny recipe, smaller still."""
+    recipe = yaml.safe_load((RECIPES / f"vermo-tiny-{stage}.yaml").read_text())
+    recipe["text_vocab_size"] = 300
+    recipe["model"].update(hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=2)
+    recipe["model"].update(intermediate_size=64)
+    recipe["training"].update(
+        steps=steps, micro_batch_size=8, max_length=512, warmup_steps=1, validate_every=2
+    )
+    recipe["training"].update(checkpoint_every=2, log_every=1)
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("stages")
+    invoke("prepare", "synthetic", "--clips", "60", "--workers", "1", "-o", root / "corpus")
+    invoke(
+        "tokenize", "fit", "--data", root / "corpus", "--recipe",
+        tiny_recipe(root / "flowvq.yaml"), "-o", root / "tokenizer",
+    )  # fmt: skip
+    codec = {
+        "kind": "audio-codec", "channels": 16, "n_mels": 32, "residual_units": 1,
+        "latent_dim": 16, "codebook_size": 1024, "steps": 2, "batch_size": 2,
+        "crop_seconds": 0.5, "warmup_steps": 1,
+    }  # fmt: skip
+    (root / "codec.yaml").write_text(json.dumps(codec))
+    invoke(
+        "tokenize", "fit", "--modality", "audio", "--data", root / "corpus", "--recipe",
+        root / "codec.yaml", "-o", root / "codec",
+    )  # fmt: skip
+    invoke(
+        "tokenize", "encode", "--tokenizer", root / "tokenizer", "--data", root / "corpus",
+        "--codec", root / "codec", "-o", root / "tokens",
+    )  # fmt: skip
+    for stage, steps in (("pretrain", 4), ("sft", 2), ("specialize", 2)):
+        lm_recipe(root / f"{stage}.yaml", stage, steps)
+    return root
+
+
+def test_three_stages_train_export_and_chain(workspace: Path) -> None:
+    root = workspace
+    output = invoke(
+        "pretrain", "--data", root / "tokens", "--recipe", root / "pretrain.yaml",
+        "-o", root / "pretrain",
+    )  # fmt: skip
+    assert "pretrain: 4 steps" in output and "m2d" in output and "n2tm" in output
+    model_dir = root / "pretrain" / "model"
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    vocabulary = Vocabulary.load(model_dir)
+    assert model.get_input_embeddings().weight.shape[0] == len(vocabulary) == len(tokenizer)
+    sidecar = json.loads((root / "tokens" / "vermo_tokens.json").read_text())
+    assert vocabulary.built_for.motion == sidecar["tokenizer"]["identity"]
+    assert vocabulary.built_for.audio == sidecar["codec"]["identity"]
+    with torch.no_grad():
+        logits = model(torch.tensor([[vocabulary.id_of("<|bos|>")]])).logits
+    assert logits.shape[-1] == len(vocabulary)
+    csv = (root / "pretrain" / "logs" / "train.csv").read_text().splitlines()
+    assert len(csv) == 1 + 4
+
+    output = invoke(
+        "sft", "--data", root / "tokens", "--recipe", root / "sft.yaml", "--from",
+        root / "pretrain", "-o", root / "sft",
+    )  # fmt: skip
+    assert "sft: 2 steps" in output and "n2tm" not in output and "btwn" in output
+    output = invoke(
+        "specialize", "t2m", "--data", root / "tokens", "--recipe", root / "specialize.yaml",
+        "--from", root / "sft", "-o", root / "t2m",
+    )  # fmt: skip
+    assert "examples per epoch: t2m" in output
+    run = json.loads((root / "t2m" / "vermo_run.json").read_text())
+    assert run["stage"] == "specialize" and run["task"] == "t2m"
+
+
+def test_stage_mistakes_are_one_line_errors(workspace: Path, tmp_path: Path) -> None:
+    root = workspace
+    tokens, sft = root / "tokens", root / "sft.yaml"
+    assert "a sft recipe, but this is `vermo pretrain`" in one_line_error(
+        "pretrain", "--data", tokens, "--recipe", sft, "-o", tmp_path / "a"
+    )
+    assert "sft needs --from" in one_line_error(
+        "sft", "--data", tokens, "--recipe", sft, "-o", tmp_path / "b"
+    )
+    assert "no finished model" in one_line_error(
+        "sft", "--data", tokens, "--recipe", sft, "--from", tmp_path, "-o", tmp_path / "c"
+    )
+    assert "unknown task 'dance'" in one_line_error(
+        "specialize", "dance", "--data", tokens, "--recipe", root / "specialize.yaml",
+        "--from", root / "sft", "-o", tmp_path / "d",
+    )  # fmt: skip
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    assert "refusing to overwrite" in one_line_error(
+        "pretrain", "--data", tokens, "--recipe", root / "pretrain.yaml", "-o",
+        tmp_path / "mine", "--overwrite",
+    )  # fmt: skip
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_a_corpus_from_another_tokenizer_is_refused(workspace: Path, tmp_path: Path) -> None:
+    """sft on tokens made by a different FlowVQ tokenizer than the pretrained vocabulary's."""
+    root = workspace
+    if not (root / "pretrain" / "model").is_dir():
+        pytest.skip("needs the pretrain run of test_three_stages_train_export_and_chain")
+    other = tmp_path / "tokens"
+    rows = datasets.load_from_disk(str(root / "tokens"))
+    rows.save_to_disk(str(other))
+    sidecar = json.loads((root / "tokens" / "vermo_tokens.json").read_text())
+    sidecar["tokenizer"]["identity"] = "someone-else"
+    (other / "vermo_tokens.json").write_text(json.dumps(sidecar))
+    message = one_line_error(
+        "sft", "--data", other, "--recipe", root / "sft.yaml", "--from", root / "pretrain",
+        "-o", tmp_path / "sft",
+    )  # fmt: skip
+    assert "built for FlowVQ tokenizer" in message and "someone-else" in message

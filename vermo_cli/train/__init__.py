@@ -1,0 +1,1 @@
+"""Language-model training: one loop for pretrain, sft and specialize, through DeepSpeed."""

@@ -1,0 +1,54 @@
+"""Export of consolidated Hugging Face weights (safetensors) from a ZeRO-3 partitioned model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import deepspeed
+import torch
+from transformers import PreTrainedModel
+from transformers.utils import logging as hf_logging
+
+
+def gathered_state_dict(model: PreTrainedModel, rank: int) -> dict[str, torch.Tensor] | None:
+    """The model's full weights on CPU, gathered one parameter at a time so that no device holds
+    more than one whole parameter. Collective: every rank must call it; rank 0 gets the dict,
+    the others None. Parameters keep their training dtype (bf16 on GPUs, float32 on CPU)."""
+    persistent = set(model.state_dict().keys())
+    state: dict[str, torch.Tensor] = {}
+    for name, parameter in model.named_parameters():
+        with deepspeed.zero.GatheredParameters([parameter], modifier_rank=None):
+            if rank == 0:
+                state[name] = parameter.detach().to("cpu", copy=True)
+    if rank != 0:
+        return None
+    for name, buffer in model.named_buffers():
+        if name in persistent:
+            state[name] = buffer.detach().to("cpu", copy=True)
+    return state
+
+
+def export_hf_model(model: PreTrainedModel, directory: Path, rank: int) -> Path | None:
+    """Write the model to `directory` as a Hugging Face checkpoint (config + safetensors) that
+    `AutoModelForCausalLM.from_pretrained` loads. Collective; rank 0 writes into a temporary
+    sibling folder and renames it, so `directory` is either the old or the complete new export.
+    Returns `directory` on rank 0, None elsewhere."""
+    state = gathered_state_dict(model, rank)
+    if state is None:
+        return None
+    directory = Path(directory)
+    partial = directory.with_name(f".{directory.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.config.use_cache = True
+    bars_were_shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(partial, state_dict=state)
+    finally:
+        model.config.use_cache = False
+        if bars_were_shown:
+            hf_logging.enable_progress_bar()
+    shutil.rmtree(directory, ignore_errors=True)
+    partial.rename(directory)
+    return directory

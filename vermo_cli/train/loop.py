@@ -1,0 +1,477 @@
+"""The language-model training loop, one for pretrain, sft and specialize, on DeepSpeed ZeRO-3.
+
+A stage is data: the example source decides which tasks appear and which tokens count in the
+loss; the loop only optimises the token-weighted next-token loss. The same code runs on GPUs
+(bf16, NCCL, any number of ranks through DeepSpeed's launcher) and in one CPU process (fp32,
+gloo) for tests and the tiny recipes. Data order is a pure function of (seed, epoch), and a
+checkpoint records the position in it, so a resumed run repeats an uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import shutil
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import deepspeed
+import torch
+from torch.nn import functional
+from torch.utils.tensorboard import SummaryWriter
+
+from vermo_cli.errors import VermoError
+from vermo_cli.train.batching import (
+    IGNORE_INDEX,
+    MicroBatchStream,
+    TokenBatch,
+    validation_batches,
+)
+from vermo_cli.train.examples import ExampleSource
+from vermo_cli.train.export import export_hf_model
+from vermo_cli.train.launch import init_distributed
+from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe
+from vermo_cli.train.model import build_model
+
+ProgressCallback = Callable[[int, int, float, float, float | None], None]
+"""Called on rank 0 after every optimizer step (and its checkpoint, if any) with `(step,
+total_steps, train_loss, tokens_per_second, validation_loss or None)`."""
+
+RECIPES_FOLDER = Path(__file__).resolve().parents[2] / "recipes"
+CHECKPOINTS = "checkpoints"
+LOGS = "logs"
+MODEL = "model"
+CSV_COLUMNS = ("step", "loss", "learning_rate", "tokens_per_second", "validation_loss")
+THROUGHPUT_WINDOW = 20
+"""Optimizer steps that the reported tokens per second average over."""
+
+
+class TrainingError(VermoError):
+    """A training run cannot start, resume or continue (the message says what to change)."""
+
+
+def deepspeed_config_path(training: LmTrainingConfig) -> Path:
+    """The recipe's DeepSpeed JSON: absolute, or under the repository's `recipes/` folder (or
+    `./recipes` when vermo is installed without its repository)."""
+    named = Path(training.deepspeed)
+    candidates = (
+        [named] if named.is_absolute() else [RECIPES_FOLDER / named, Path("recipes") / named]
+    )
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise TrainingError(f"training.deepspeed: {training.deepspeed} not found in {RECIPES_FOLDER}")
+
+
+def deepspeed_config(training: LmTrainingConfig, use_bf16: bool) -> dict[str, Any]:
+    """The recipe's DeepSpeed JSON with vermo's values filled in: micro batch size, gradient
+    accumulation, clipping, the AdamW optimizer (torch's implementation, no compiled kernel) and
+    `bf16.enabled` when it says "auto". Keys the recipe owns may be absent or "auto" there; a
+    different value is an error, so the two files never disagree silently."""
+    path = deepspeed_config_path(training)
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise TrainingError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(config, dict):
+        raise TrainingError(f"{path}: a DeepSpeed config must be a JSON object")
+    if "scheduler" in config:
+        raise TrainingError(f"{path}: remove `scheduler`; the recipe's training section sets it")
+    owned = {
+        "train_micro_batch_size_per_gpu": training.micro_batch_size,
+        "gradient_accumulation_steps": training.gradient_accumulation,
+        "gradient_clipping": training.gradient_clip,
+        "optimizer": {
+            "type": "AdamW",
+            "params": {
+                "lr": training.learning_rate,
+                "betas": list(training.betas),
+                "eps": 1e-8,
+                "weight_decay": training.weight_decay,
+                "torch_adam": True,
+            },
+        },
+    }
+    for key, value in owned.items():
+        if config.get(key, "auto") not in ("auto", value):
+            raise TrainingError(f'{path}: {key} is set by the recipe; remove it or write "auto"')
+        config[key] = value
+    if config.get("train_batch_size") == "auto":
+        del config["train_batch_size"]
+    bf16 = dict(config.get("bf16", {}))
+    if bf16.get("enabled", "auto") == "auto":
+        bf16["enabled"] = use_bf16
+    config["bf16"] = bf16
+    config.setdefault("steps_per_print", 2**31 - 1)
+    config.setdefault("wall_clock_breakdown", False)
+    return config
+
+
+def cosine_schedule(training: LmTrainingConfig, total_steps: int) -> Callable[[int], float]:
+    """Learning-rate factor of optimizer step `step` (0-based): linear warm-up over
+    `warmup_steps`, then cosine decay to `final_lr_fraction` at `total_steps`."""
+
+    def factor(step: int) -> float:
+        if step < training.warmup_steps:
+            return (step + 1) / training.warmup_steps
+        span = max(total_steps - training.warmup_steps, 1)
+        progress = min((step - training.warmup_steps) / span, 1.0)
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return training.final_lr_fraction + (1.0 - training.final_lr_fraction) * cosine
+
+    return factor
+
+
+def summed_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Sum of next-token cross-entropies (nats) over the counted targets, and their number.
+
+    `logits` `[batch, tokens, vocab]` at position `i` predict `labels` `[batch, tokens]` at
+    `i + 1`; only the counted positions are upcast to float32, which keeps memory low when the
+    loss covers just the replies.
+    """
+    targets = labels[:, 1:]
+    counted = targets != IGNORE_INDEX
+    predictions = logits[:, :-1][counted].float()
+    total = functional.cross_entropy(predictions, targets[counted], reduction="sum")
+    return total, int(counted.sum())
+
+
+class LanguageModelTrainer:
+    """One training run: set up (model, DeepSpeed engine, data, resume), `train`, `export`,
+    `close`. Every rank constructs one and calls the same methods in the same order."""
+
+    def __init__(
+        self,
+        source: ExampleSource,
+        vocab_size: int,
+        pad_id: int,
+        recipe: LmTrainRecipe,
+        output: Path,
+        init_weights: Path | None = None,
+        resume: bool = False,
+    ) -> None:
+        init_distributed()
+        logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
+        self.recipe = recipe
+        self.training = recipe.training
+        self.vocab_size = vocab_size
+        self.output = Path(output)
+        self.rank = torch.distributed.get_rank()
+        self.world_size = torch.distributed.get_world_size()
+        self.stream = MicroBatchStream(
+            source,
+            recipe.seed,
+            self.training.micro_batch_size,
+            self.training.max_length,
+            pad_id,
+            self.rank,
+            self.world_size,
+        )
+        self.total_steps = self._total_steps()
+        self.validation = validation_batches(
+            source.validation(), self.training.micro_batch_size, self.training.max_length, pad_id
+        )
+        self.step = 0
+        self.learning_rate = self.training.learning_rate  # that of the last step taken
+        self.train_losses: list[float] = []
+        self.validation_losses: list[tuple[int, float]] = []
+        self._check_output(resume)
+        torch.manual_seed(recipe.seed)
+        model = build_model(recipe.model, vocab_size, pad_id, init_weights)
+        config = deepspeed_config(self.training, use_bf16=torch.cuda.is_available())
+        schedule = cosine_schedule(self.training, self.total_steps)
+        self.engine, _, _, _ = deepspeed.initialize(
+            model=model,
+            model_parameters=list(model.parameters()),
+            config=config,
+            lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, schedule),
+        )
+        if resume:
+            try:
+                self._resume()
+            except BaseException:
+                self.close()
+                raise
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """Where DeepSpeed checkpoints go, one folder per tag `step<N>`."""
+        return self.output / CHECKPOINTS
+
+    def train(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
+        """Run the remaining optimizer steps, validating, logging and checkpointing on the way;
+        returns the run's summary (see `summary`)."""
+        writer, log = self._open_logs()
+        window: deque[tuple[int, float]] = deque(maxlen=THROUGHPUT_WINDOW)
+        started, tokens_seen = time.perf_counter(), 0
+        try:
+            while self.step < self.total_steps:
+                begin = time.perf_counter()
+                loss, tokens = self.train_step()
+                window.append((tokens, time.perf_counter() - begin))
+                tokens_seen += tokens
+                throughput = sum(t for t, _ in window) / max(sum(s for _, s in window), 1e-9)
+                validation = self._validate_if_due()
+                if writer is not None and log is not None:
+                    self._log(writer, log, loss, throughput, validation)
+                if self._due(self.training.checkpoint_every):
+                    self.save_checkpoint()
+                if progress is not None and self.rank == 0:
+                    progress(self.step, self.total_steps, loss, throughput, validation)
+        finally:
+            if writer is not None:
+                writer.close()
+            if log is not None:
+                log.close()
+        elapsed = time.perf_counter() - started
+        return self.summary(tokens_seen / elapsed if tokens_seen else 0.0)
+
+    def train_step(self) -> tuple[float, int]:
+        """One optimizer step over `gradient_accumulation` micro batches per rank. Returns the
+        token-weighted mean loss over all ranks' targets (nats/token) and the real tokens read.
+        Each rank's gradient is that of its own token-weighted mean (DeepSpeed then averages
+        over ranks)."""
+        self.engine.train()
+        batches = self.stream.next_step(self.training.gradient_accumulation)
+        targets = sum(batch.target_tokens for batch in batches)
+        loss_total = 0.0
+        for index, batch in enumerate(batches):
+            self.engine.set_gradient_accumulation_boundary(index == len(batches) - 1)
+            loss_sum, _ = summed_token_loss(
+                self._logits(batch), batch.labels.to(self.engine.device)
+            )
+            self.engine.backward(loss_sum / max(targets, 1), scale_wrt_gas=False)
+            loss_total += float(loss_sum.detach())
+        self.learning_rate = float(self.engine.get_lr()[0])
+        self.engine.step()
+        self.step += 1
+        totals = self._all_ranks_sum([loss_total, targets, sum(b.tokens for b in batches)])
+        loss = totals[0] / max(totals[1], 1.0)
+        if not math.isfinite(loss):
+            raise TrainingError(
+                f"loss became {loss} at step {self.step}; lower training.learning_rate"
+            )
+        self.train_losses.append(loss)
+        return loss, int(totals[2])
+
+    @torch.no_grad()
+    def validate(self) -> float | None:
+        """Token-weighted mean loss (nats/token) over the validation examples, or None when
+        there are none with counted tokens. Every rank runs the same number of forward passes
+        (ZeRO-3 gathers parameters collectively); surplus ones count nothing."""
+        if not self.validation:
+            return None
+        self.engine.eval()
+        loss_total, targets = 0.0, 0
+        for first in range(0, len(self.validation), self.world_size):
+            index = first + self.rank
+            batch = self.validation[min(index, len(self.validation) - 1)]
+            loss_sum, count = summed_token_loss(
+                self._logits(batch), batch.labels.to(self.engine.device)
+            )
+            if index < len(self.validation):
+                loss_total, targets = loss_total + float(loss_sum), targets + count
+        totals = self._all_ranks_sum([loss_total, targets])
+        return totals[0] / totals[1] if totals[1] else None
+
+    @torch.no_grad()
+    def logits(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The trained model's logits `[batch, tokens, vocab]` (float32, on CPU) for a batch."""
+        self.engine.eval()
+        batch = TokenBatch(input_ids, attention_mask, torch.full_like(input_ids, IGNORE_INDEX))
+        return self._logits(batch).float().cpu()
+
+    def save_checkpoint(self) -> None:
+        """Save engine, optimizer, scheduler and the loop's state as tag `step<N>` and keep only
+        the newest `keep_checkpoints` (collective)."""
+        state = {
+            "step": self.step,
+            "stream": self.stream.state(),
+            "torch_rng": torch.get_rng_state(),
+            "recipe": self.recipe.dump(),
+            "vocab_size": self.vocab_size,
+            "train_losses": list(self.train_losses),
+            "validation_losses": [list(item) for item in self.validation_losses],
+        }
+        self.engine.save_checkpoint(
+            str(self.checkpoint_dir), tag=f"step{self.step}", client_state={"vermo": state}
+        )
+        if self.rank == 0:
+            for old in _checkpoint_tags(self.checkpoint_dir)[: -self.training.keep_checkpoints]:
+                shutil.rmtree(old)
+        torch.distributed.barrier()
+
+    def export(self) -> Path | None:
+        """Consolidated Hugging Face weights in `output/model` (collective; path on rank 0)."""
+        exported = export_hf_model(self.engine.module, self.output / MODEL, self.rank)
+        torch.distributed.barrier()
+        return exported
+
+    def summary(self, tokens_per_second: float) -> dict[str, Any]:
+        """What the run did: steps, losses (nats/token), throughput and where things are."""
+        return {
+            "stage": self.recipe.stage,
+            "steps": self.step,
+            "epochs_completed": self.stream.epoch,
+            "final_train_loss": self.train_losses[-1] if self.train_losses else None,
+            "train_losses": list(self.train_losses),
+            "validation_losses": list(self.validation_losses),
+            "final_validation_loss": self.validation_losses[-1][1]
+            if self.validation_losses
+            else None,
+            "tokens_per_second": tokens_per_second,
+            "model": str(self.output / MODEL),
+            "checkpoints": str(self.checkpoint_dir),
+            "logs": str(self.output / LOGS),
+        }
+
+    def close(self) -> None:
+        """Release the engine's hooks and buffers (the process group stays for later runs)."""
+        self.engine.destroy()
+
+    def _logits(self, batch: TokenBatch) -> torch.Tensor:
+        output = self.engine(
+            input_ids=batch.input_ids.to(self.engine.device),
+            attention_mask=batch.attention_mask.to(self.engine.device),
+            use_cache=False,
+        )
+        return output.logits
+
+    def _all_ranks_sum(self, values: list[float]) -> list[float]:
+        totals = torch.tensor(values, dtype=torch.float64, device=self.engine.device)
+        torch.distributed.all_reduce(totals)
+        return totals.tolist()
+
+    def _due(self, every: int) -> bool:
+        return self.step % every == 0 or self.step == self.total_steps
+
+    def _validate_if_due(self) -> float | None:
+        if not self._due(self.training.validate_every):
+            return None
+        loss = self.validate()
+        if loss is not None:
+            self.validation_losses.append((self.step, loss))
+        return loss
+
+    def _total_steps(self) -> int:
+        if self.training.steps is not None:
+            return self.training.steps
+        assert self.training.epochs is not None
+        per_step = self.training.gradient_accumulation * self.world_size
+        batches = self.stream.batches_in_epoch(0)
+        return max(1, math.ceil(self.training.epochs * batches / per_step))
+
+    def _check_output(self, resume: bool) -> None:
+        has_checkpoints = bool(_checkpoint_tags(self.checkpoint_dir))
+        if resume and not has_checkpoints:
+            raise TrainingError(f"{self.output}: nothing to resume (no checkpoints)")
+        if not resume and has_checkpoints:
+            raise TrainingError(
+                f"{self.output}: holds checkpoints of an earlier run; resume it or choose "
+                "another output directory"
+            )
+
+    def _resume(self) -> None:
+        path, client_state = self.engine.load_checkpoint(str(self.checkpoint_dir))
+        if path is None or not client_state or "vermo" not in client_state:
+            raise TrainingError(f"{self.checkpoint_dir}: no complete checkpoint to resume from")
+        state = client_state["vermo"]
+        if state["recipe"] != self.recipe.dump():
+            raise TrainingError(
+                f"{self.output}: the recipe differs from the one the run started with; "
+                "resume with the same recipe or start a new output directory"
+            )
+        if state["vocab_size"] != self.vocab_size:
+            raise TrainingError(
+                f"{self.output}: the run's vocabulary has {state['vocab_size']} tokens, "
+                f"this one {self.vocab_size}"
+            )
+        self.step = int(state["step"])
+        self.stream.restore(state["stream"])
+        torch.set_rng_state(state["torch_rng"])
+        self.train_losses = [float(loss) for loss in state["train_losses"]]
+        self.validation_losses = [(int(s), float(v)) for s, v in state["validation_losses"]]
+
+    def _open_logs(self) -> tuple[SummaryWriter | None, Any]:
+        """TensorBoard writer and the CSV file (rank 0 only); logged steps after the resumed
+        one are dropped, since they are about to be recomputed."""
+        if self.rank != 0:
+            return None, None
+        directory = self.output / LOGS
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "train.csv"
+        rows = _read_rows(path, keep_until=self.step)
+        handle = path.open("w", newline="")
+        csv.writer(handle).writerows([list(CSV_COLUMNS), *rows])
+        handle.flush()
+        writer = SummaryWriter(str(directory), purge_step=self.step + 1 if self.step else None)
+        return writer, handle
+
+    def _log(
+        self,
+        writer: SummaryWriter,
+        handle: Any,
+        loss: float,
+        throughput: float,
+        validation: float | None,
+    ) -> None:
+        learning_rate = self.learning_rate
+        if self._due(self.training.log_every):
+            writer.add_scalar("loss/train", loss, self.step)
+            writer.add_scalar("learning_rate", learning_rate, self.step)
+            writer.add_scalar("throughput/tokens_per_second", throughput, self.step)
+        if validation is not None:
+            writer.add_scalar("loss/validation", validation, self.step)
+        shown = "" if validation is None else f"{validation:.6f}"
+        row = [self.step, f"{loss:.6f}", f"{learning_rate:.3e}", f"{throughput:.1f}", shown]
+        csv.writer(handle).writerow(row)
+        handle.flush()
+
+
+def _checkpoint_tags(directory: Path) -> list[Path]:
+    """Checkpoint folders `step<N>` in step order."""
+    if not directory.is_dir():
+        return []
+    tags = [path for path in directory.glob("step*") if path.name[4:].isdigit() and path.is_dir()]
+    return sorted(tags, key=lambda path: int(path.name[4:]))
+
+
+def _read_rows(path: Path, keep_until: int) -> list[list[str]]:
+    if not path.is_file():
+        return []
+    with path.open() as handle:
+        rows = list(csv.reader(handle))[1:]
+    return [row for row in rows if row and int(row[0]) <= keep_until]
+
+
+def train_language_model(
+    source: ExampleSource,
+    vocab_size: int,
+    pad_id: int,
+    recipe: LmTrainRecipe,
+    output: Path,
+    init_weights: Path | None = None,
+    resume: bool = False,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Train a stage to the recipe's end and export `output/model`; returns the summary.
+
+    `init_weights` is a local Hugging Face causal LM to start from: the previous stage's
+    `output/model`, or any LM given as `--init` (its embeddings are resized to `vocab_size`);
+    None starts from random weights of the recipe's shape. `resume` continues the newest
+    checkpoint in `output/checkpoints` exactly where it stopped.
+    """
+    trainer = LanguageModelTrainer(
+        source, vocab_size, pad_id, recipe, Path(output), init_weights, resume
+    )
+    try:
+        summary = trainer.train(progress)
+        trainer.export()
+        return summary
+    finally:
+        trainer.close()

@@ -1,0 +1,233 @@
+"""The three training stages as data for the one training loop.
+
+    pretrain    all 14 tasks, loss on every token; builds the vocabulary (BPE on the corpus
+                text, or the tokenizer of `--init DIR`) and starts from random weights or `--init`
+    sft         the nine benchmark tasks, loss on reply tokens; starts from a pretrain run
+    specialize  one task, loss on reply tokens; starts from an sft run
+
+Every run directory holds `vocabulary/` (the Hugging Face tokenizer with vermo's tokens and the
+identities of the FlowVQ tokenizer and audio codec it was built for), `checkpoints/`, `logs/`
+and, at the end, `model/`: consolidated Hugging Face weights plus the same tokenizer files, which
+`AutoModelForCausalLM.from_pretrained` and `AutoTokenizer.from_pretrained` load.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vermo_cli.errors import VermoError
+from vermo_cli.messages.examples import TaskExampleSource, read_clips, vocabulary_texts
+from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
+from vermo_cli.tokenizers.vocabulary import (
+    TokenizerIdentities,
+    Vocabulary,
+    build_vocabulary,
+    read_vocabulary_record,
+)
+from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
+from vermo_cli.train.loop import ProgressCallback, train_language_model
+
+VOCABULARY_DIR = "vocabulary"
+MODEL_DIR = "model"
+RUN_FILE = "vermo_run.json"
+NO_CODEC = "none"
+
+
+class StageError(VermoError):
+    """A stage cannot start: wrong previous run, recipe of another stage, mismatched data."""
+
+
+@dataclass(frozen=True)
+class StageRequest:
+    """What `vermo pretrain | sft | specialize` asks for."""
+
+    stage: Stage
+    data: Path
+    """Token corpus (`vermo tokenize encode`)."""
+    recipe: Path
+    output: Path
+    previous: Path | None = None
+    """The run this stage starts from (pretrain for sft, sft for specialize)."""
+    init: Path | None = None
+    """A local Hugging Face causal LM to start pretraining from."""
+    task: str | None = None
+    """The task of `specialize`."""
+    resume: bool = False
+
+
+def remove_run(output: Path) -> None:
+    """Delete a training run before `--overwrite` retrains it; refuses a directory that is not
+    a vermo run, so a mistyped `-o` cannot delete unrelated files."""
+    if not output.exists():
+        return
+    if not (output / RUN_FILE).is_file() and any(output.iterdir()):
+        raise StageError(f"{output}: not a vermo training run; refusing to overwrite it")
+    shutil.rmtree(output)
+
+
+def corpus_identities(info: dict[str, Any]) -> TokenizerIdentities:
+    """What a token corpus's codes need from a vocabulary (from its `vermo_tokens.json`)."""
+    codec = info.get("codec")
+    return TokenizerIdentities(
+        motion=info["tokenizer"]["identity"],
+        motion_size=int(info["tokenizer"]["codebook_size"]),
+        audio=codec["identity"] if codec else NO_CODEC,
+        audio_size=int(codec["codebook_size"]) if codec else 0,
+    )
+
+
+@dataclass
+class PreparedStage:
+    """A stage checked and ready to train: its recipe, vocabulary, examples and weights."""
+
+    request: StageRequest
+    recipe: LmTrainRecipe
+    vocabulary: Vocabulary
+    source: TaskExampleSource
+    init_weights: Path | None
+    corpus_info: dict[str, Any]
+
+
+def prepare_stage(request: StageRequest) -> PreparedStage:
+    """Check everything a stage needs before any training starts (recipe kind, output
+    directory, previous run, vocabulary against the token corpus, usable clips)."""
+    recipe = load_lm_recipe(request.recipe)
+    if recipe.stage != request.stage:
+        raise StageError(
+            f"{request.recipe}: {_article(recipe.stage)} {recipe.stage} recipe, "
+            f"but this is `vermo {request.stage}`"
+        )
+    _check_output(request)
+    tasks = load_tasks()
+    task_names = stage_tasks(tasks, request.stage, request.task)
+    if recipe.tasks:
+        task_names = [name for name in task_names if name in recipe.tasks]
+    clips, info = read_clips(request.data)
+    needed = corpus_identities(info)
+    vocabulary, init_weights = _starting_point(request, recipe, clips, needed)
+    source = TaskExampleSource(
+        clips, tasks, task_names, vocabulary, request.stage, seed=recipe.seed
+    )
+    return PreparedStage(request, recipe, vocabulary, source, init_weights, info)
+
+
+def train_stage(
+    prepared: PreparedStage, progress: ProgressCallback | None = None
+) -> dict[str, Any]:
+    """Train a prepared stage; returns the loop's summary plus the examples per task and the
+    exported model's path."""
+    request, vocabulary = prepared.request, prepared.vocabulary
+    request.output.mkdir(parents=True, exist_ok=True)
+    vocabulary.save(request.output / VOCABULARY_DIR)
+    counts = prepared.source.task_counts()
+    _write_run_record(request, prepared.recipe, counts, prepared.corpus_info)
+    summary = train_language_model(
+        prepared.source,
+        len(vocabulary),
+        vocabulary.pad_id,
+        prepared.recipe,
+        request.output,
+        init_weights=prepared.init_weights,
+        resume=request.resume,
+        progress=progress,
+    )
+    vocabulary.save(request.output / MODEL_DIR)
+    return {**summary, "tasks": counts, "model": str(request.output / MODEL_DIR)}
+
+
+def run_stage(request: StageRequest, progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Prepare and train one stage end to end."""
+    return train_stage(prepare_stage(request), progress)
+
+
+def _check_output(request: StageRequest) -> None:
+    """Refuse to mix runs: a non-empty output must be this stage's run, resumed."""
+    output = request.output
+    if not output.exists() or not any(output.iterdir()):
+        return
+    if not request.resume:
+        raise StageError(f"{output}: already holds a run (use --resume, or another -o)")
+    record = output / RUN_FILE
+    if not record.is_file():
+        raise StageError(f"{output}: not a vermo training run; cannot resume it")
+    stage = json.loads(record.read_text()).get("stage")
+    if stage != request.stage:
+        raise StageError(f"{output}: holds a {stage} run, not {request.stage}")
+
+
+def _starting_point(
+    request: StageRequest,
+    recipe: LmTrainRecipe,
+    clips: list,
+    needed: TokenizerIdentities,
+) -> tuple[Vocabulary, Path | None]:
+    """The vocabulary and the weights a stage starts from."""
+    if request.resume and (request.output / VOCABULARY_DIR).is_dir():
+        vocabulary = Vocabulary.load(request.output / VOCABULARY_DIR)
+        vocabulary.check_built_for(needed.motion, needed.audio, str(request.output))
+        return vocabulary, _previous_model(request)
+    if request.stage == "pretrain":
+        if request.previous is not None:
+            raise StageError("pretrain starts from --init (a Hugging Face model), not --from")
+        vocabulary = build_vocabulary(
+            vocabulary_texts(clips, load_tasks()), needed, recipe.text_vocab_size, request.init
+        )
+        return vocabulary, request.init
+    if request.init is not None:
+        raise StageError(f"{request.stage} starts from a previous run (--from), not --init")
+    model = _previous_model(request)
+    assert model is not None
+    vocabulary = Vocabulary.load(model)
+    vocabulary.check_built_for(needed.motion, needed.audio, str(model))
+    return vocabulary, model
+
+
+def _previous_model(request: StageRequest) -> Path | None:
+    """The exported model of the run this stage starts from (None for pretrain)."""
+    if request.stage == "pretrain":
+        return request.init
+    expected = "pretrain" if request.stage == "sft" else "sft"
+    if request.previous is None:
+        raise StageError(f"{request.stage} needs --from, the output of a finished {expected} run")
+    model = request.previous / MODEL_DIR
+    if not model.is_dir():
+        raise StageError(
+            f"{request.previous}: no finished model ({MODEL_DIR}/ missing); "
+            f"run or resume `vermo {expected}` first"
+        )
+    read_vocabulary_record(model)
+    record = request.previous / RUN_FILE
+    if record.is_file():
+        stage = json.loads(record.read_text()).get("stage")
+        if request.stage == "specialize" and stage not in ("sft", "specialize"):
+            raise StageError(f"{request.previous}: a {stage} run; specialize starts from sft")
+    return model
+
+
+def _write_run_record(
+    request: StageRequest, recipe: LmTrainRecipe, tasks: dict[str, int], info: dict[str, Any]
+) -> None:
+    """`vermo_run.json`: what this run is, for `--resume` and for people reading the folder."""
+    record = {
+        "stage": request.stage,
+        "task": request.task,
+        "recipe": recipe.model_dump(),
+        "data": str(request.data.resolve()),
+        "token_corpus": {
+            "tokenizer": info["tokenizer"]["identity"],
+            "codec": (info.get("codec") or {}).get("identity"),
+            "corpus": info["corpus"]["identity"],
+        },
+        "from": str(request.previous.resolve()) if request.previous else None,
+        "init": str(request.init.resolve()) if request.init else None,
+        "examples_per_epoch": tasks,
+    }
+    (request.output / RUN_FILE).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
