@@ -24,6 +24,9 @@ from datasets import Array3D, Features, List, Value
 from vermo_cli.errors import CorpusError
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
+# vermo draws its own progress bars; the library's per-call bars would interleave with them.
+datasets.disable_progress_bars()
+
 SIDECAR_NAME = "vermo_corpus.json"
 AUDIO_DIR = "audio"
 FORMAT_NAME = "vermo-corpus"
