@@ -11,11 +11,11 @@ import pytest
 import torch
 import yaml
 from conftest import RECIPES, tiny_recipe
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from vermo_cli.cli import app
-from vermo_cli.tokenizers.vocabulary import Vocabulary
+from vermo_cli.tokenizers.vocabulary import Vocabulary, train_text_tokenizer
 
 runner = CliRunner()
 pytestmark = pytest.mark.slow
@@ -152,3 +152,29 @@ def test_a_corpus_from_another_tokenizer_is_refused(workspace: Path, tmp_path: P
         "-o", tmp_path / "sft",
     )  # fmt: skip
     assert "built for FlowVQ tokenizer" in message and "someone-else" in message
+
+
+def test_pretrain_from_a_local_hugging_face_model(workspace: Path, tmp_path: Path) -> None:
+    """`--init DIR`: the model's own tokenizer becomes the text part of the vocabulary and its
+    weights the starting point, with embeddings resized for vermo's tokens."""
+    init = tmp_path / "tiny-llama"
+    text = train_text_tokenizer(["a person walks", "two people hug", "hello there"] * 20, 280)
+    text.save_pretrained(str(init))
+    config = LlamaConfig(
+        vocab_size=len(text), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(str(init))
+    invoke(
+        "pretrain", "--data", workspace / "tokens", "--recipe", workspace / "pretrain.yaml",
+        "--init", init, "-o", tmp_path / "run",
+    )  # fmt: skip
+    vocabulary = Vocabulary.load(tmp_path / "run" / "model")
+    assert vocabulary.text_size == len(text) and "tokenizer of" in vocabulary.origin
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "model")
+    assert model.get_input_embeddings().weight.shape[0] == len(vocabulary) > len(text)
+    assert "no usable tokenizer" in one_line_error(
+        "pretrain", "--data", workspace / "tokens", "--recipe", workspace / "pretrain.yaml",
+        "--init", tmp_path, "-o", tmp_path / "run2",
+    )  # fmt: skip
