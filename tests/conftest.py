@@ -36,3 +36,55 @@ def tiny_recipe(path: Path, steps: int = 4, checkpoint_every: int = 2) -> Path:
         )
     path.write_text(yaml.safe_dump(recipe))
     return path
+
+
+def lm_recipe(path: Path, stage: str, steps: int) -> Path:
+    """A shipped tiny language-model recipe, smaller still (trains in seconds)."""
+    recipe = yaml.safe_load((RECIPES / f"vermo-tiny-{stage}.yaml").read_text())
+    recipe["text_vocab_size"] = 300
+    recipe["model"].update(hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=2)
+    recipe["model"].update(intermediate_size=64)
+    recipe["training"].update(
+        steps=steps, micro_batch_size=8, max_length=512, warmup_steps=1, validate_every=2
+    )
+    recipe["training"].update(checkpoint_every=2, log_every=1)
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+@pytest.fixture(scope="session")
+def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic corpus, a tiny FlowVQ tokenizer and audio codec, its token corpus
+    (`tokens`) and tiny recipes for the three stages (`pretrain.yaml`, ...)."""
+    from typer.testing import CliRunner
+
+    from vermo_cli.cli import app
+
+    root = tmp_path_factory.mktemp("tokens")
+
+    def invoke(*args: object) -> None:
+        result = CliRunner().invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+
+    invoke("prepare", "synthetic", "--clips", "60", "--workers", "1", "-o", root / "corpus")
+    invoke(
+        "tokenize", "fit", "--data", root / "corpus", "--recipe",
+        tiny_recipe(root / "flowvq.yaml"), "-o", root / "tokenizer",
+    )  # fmt: skip
+    codec = {
+        "kind": "audio-codec", "channels": 16, "n_mels": 32, "residual_units": 1,
+        "latent_dim": 16, "codebook_size": 1024, "steps": 2, "batch_size": 2,
+        "crop_seconds": 0.5, "warmup_steps": 1,
+    }  # fmt: skip
+    (root / "codec.yaml").write_text(yaml.safe_dump(codec))
+    invoke(
+        "tokenize", "fit", "--modality", "audio", "--data", root / "corpus", "--recipe",
+        root / "codec.yaml", "-o", root / "codec",
+    )  # fmt: skip
+    invoke(
+        "tokenize", "encode", "--tokenizer", root / "tokenizer", "--data", root / "corpus",
+        "--codec", root / "codec", "-o", root / "tokens",
+    )  # fmt: skip
+    for stage, steps in (("pretrain", 4), ("sft", 2), ("specialize", 2)):
+        lm_recipe(root / f"{stage}.yaml", stage, steps)
+    return root

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -634,6 +635,108 @@ def specialize(
         previous,
         task=task,
     )
+
+
+class DecoderChoice(StrEnum):
+    """Which FlowVQ decoder turns generated codes into motion."""
+
+    flow = "flow"
+    vqvae = "vqvae"
+
+
+@app.command()
+def generate(
+    task: Annotated[str, typer.Argument(help="Task to run, e.g. t2m, m2d, m2t (`vermo tasks`).")],
+    text: Annotated[
+        str | None, typer.Argument(help="Caption / prompt text (t2m, mt2m; a caption elsewhere).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Output path stem (default: outputs/TASK)."),
+    ] = None,
+    music: Annotated[
+        Path | None, typer.Option(help="Music file (wav, ogg, mp3; any rate).")
+    ] = None,
+    speech: Annotated[Path | None, typer.Option(help="Speech file (wav, ogg, mp3).")] = None,
+    motion: Annotated[Path | None, typer.Option(help="Motion to describe (.npz or .bvh).")] = None,
+    past: Annotated[Path | None, typer.Option(help="Motion before the reply (pred, btwn).")] = None,
+    future: Annotated[Path | None, typer.Option(help="Motion after the reply (btwn).")] = None,
+    headcount: Annotated[int | None, typer.Option(min=1, max=2, help="People.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Seconds of generated motion.")] = None,
+    genre: Annotated[str | None, typer.Option(help="Music genre, e.g. hiphop.")] = None,
+    caption: Annotated[str | None, typer.Option(help="Caption condition (same as TEXT).")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Run or model directory (default: runs/sft).")
+    ] = None,
+    tokenizer: Annotated[
+        Path | None, typer.Option(help="FlowVQ tokenizer (default: the one it was trained with).")
+    ] = None,
+    codec: Annotated[
+        Path | None, typer.Option(help="Audio codec (default: the one it was trained with).")
+    ] = None,
+    num_samples: Annotated[int, typer.Option(min=1, help="Replies to sample.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 1.0,
+    top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
+    batch_size: Annotated[int, typer.Option(min=1, help="Samples per forward pass.")] = 8,
+    decoder: Annotated[
+        DecoderChoice, typer.Option(help="flow (FlowVQ stage 2) or vqvae (stage 1).")
+    ] = DecoderChoice.flow,
+    flow_steps: Annotated[int | None, typer.Option(min=1, help="Flow sampling steps.")] = None,
+    bvh: Annotated[bool, typer.Option("--bvh", help="Also write BVH (one per person).")] = False,
+) -> None:
+    """Generate with a trained model: motion (.npz), audio (.wav) or a caption (stdout, .json).
+
+    Examples: `vermo generate t2m "a person waves"`, `vermo generate m2d --music song.ogg`,
+    `vermo generate m2t --motion walk.bvh`, `vermo generate btwn --past a.npz --future b.npz`.
+    """
+    from vermo_cli.generate.outputs import write_generation
+    from vermo_cli.generate.prompt import PromptInputs, check_inputs
+    from vermo_cli.generate.session import GenerationModel, SamplingOptions
+    from vermo_cli.messages.tasks import get_task
+
+    with user_errors():
+        if text is not None and caption is not None:
+            raise VermoError("give the caption once: as TEXT or as --caption")
+        inputs = PromptInputs(
+            caption=text if text is not None else caption,
+            duration=duration,
+            headcount=headcount,
+            genre=genre,
+            motion=motion,
+            past=past,
+            future=future,
+            music=music,
+            speech=speech,
+        )
+        options = SamplingOptions(
+            num_samples, seed, temperature, top_p, batch_size, decoder.value, flow_steps
+        )
+        check_inputs(get_task(task), inputs)
+        loading = time.perf_counter()
+        model = GenerationModel.load(checkpoint, tokenizer, codec)
+        loaded = time.perf_counter() - loading
+        spec, prompt_message = model.prepare(task, inputs)
+        with _bar() as bar:
+            sampling = bar.add_task(f"generating {task}", total=num_samples)
+            result = model.generate(
+                spec,
+                prompt_message,
+                options,
+                lambda done, total: bar.update(sampling, completed=done),
+            )
+        prompt = inputs.caption or ""
+        paths = write_generation(result, output or Path("outputs") / task, bvh, prompt)
+        for sample in result.samples:
+            if sample.caption is not None:
+                console.print(sample.caption)
+        for path in paths:
+            console.print(f"wrote {path}")
+        timings = result.timings
+        error_console.print(
+            f"model load {loaded:.1f} s, sampling {timings['sampling_s']:.1f} s, "
+            f"decoding {timings['decoding_s']:.1f} s"
+        )
 
 
 @app.command("tasks")

@@ -219,7 +219,9 @@ def _write_run_record(
         "data": str(request.data.resolve()),
         "token_corpus": {
             "tokenizer": info["tokenizer"]["identity"],
+            "tokenizer_path": info["tokenizer"].get("path"),
             "codec": (info.get("codec") or {}).get("identity"),
+            "codec_path": (info.get("codec") or {}).get("path"),
             "corpus": info["corpus"]["identity"],
         },
         "from": str(request.previous.resolve()) if request.previous else None,

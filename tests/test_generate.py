@@ -1,0 +1,155 @@
+"""`vermo generate` for every task with a briefly trained tiny model: outputs open and honour
+the request (duration, headcount, lengths), and mistakes are one-line errors."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from typer.testing import CliRunner
+from vermo_plugins.sources.bvh import load_bvh_as_smplh
+
+from vermo_cli.cli import app
+from vermo_cli.data.store import open_corpus
+from vermo_cli.motion.npz import load_motion_npz, save_motion_npz
+from vermo_cli.train.stages import StageRequest, run_stage
+
+runner = CliRunner()
+pytestmark = pytest.mark.slow
+
+
+def invoke(*args: object) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def one_line_error(*args: object) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def model(token_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model after pretrain and sft, and input files next to it."""
+    root = token_workspace
+    runs = tmp_path_factory.mktemp("generate")
+    run_stage(StageRequest("pretrain", root / "tokens", root / "pretrain.yaml", runs / "pre"))
+    run_stage(StageRequest("sft", root / "tokens", root / "sft.yaml", runs / "sft", runs / "pre"))
+    corpus = open_corpus(root / "corpus")
+    clips = corpus.clips.with_format("numpy", columns=["motion", "joint_mask", "headcount"])
+    kinds = [(audio or {}).get("kind") for audio in corpus.clips["audio"]]
+    single = next(i for i, row in enumerate(clips) if row["headcount"] == 1)
+    pair = next(i for i, row in enumerate(clips) if row["headcount"] == 2)
+    for name, index in (("walk", single), ("pair", pair)):
+        row = clips[index]
+        save_motion_npz(runs / f"{name}.npz", row["motion"][:, :90], row["joint_mask"])
+    for kind in ("music", "speech"):
+        audio = corpus.clips[kinds.index(kind)]["audio"]
+        waveform, rate = soundfile.read(corpus.audio_path(audio["path"]))
+        first = int(audio["offset"] * rate)
+        soundfile.write(runs / f"{kind}.wav", waveform[first : first + 3 * rate], rate)
+    return runs
+
+
+def generate(model: Path, task: str, *args: object) -> Path:
+    output = model / "out" / task
+    invoke("generate", task, *args, "--checkpoint", model / "sft", "-o", output, "--seed", "1")
+    return output
+
+
+def motion_of(stem: Path) -> np.ndarray:
+    content = load_motion_npz(stem.with_suffix(".npz"))
+    assert {"joints", "fps", "mask", "task", "prompt", "tokens"} <= set(content)
+    assert float(content["fps"]) == 30.0 and content["mask"].shape == (52,)
+    assert np.isfinite(content["joints"]).all()
+    return content["joints"]
+
+
+def test_text_to_motion_honours_duration_and_headcount(model: Path) -> None:
+    stem = generate(model, "t2m", "a person waves", "--duration", "2", "--bvh")
+    joints = motion_of(stem)
+    assert joints.shape == (1, 60, 52, 3)  # 2 s = 15 codes x 4 frames
+    content = load_motion_npz(stem.with_suffix(".npz"))
+    assert str(content["task"]) == "t2m" and str(content["prompt"]) == "a person waves"
+    reimported = load_bvh_as_smplh(stem.with_suffix(".bvh"))
+    assert np.abs(reimported.joints - joints[0]).max() < 1e-3
+    stem = generate(model, "mt2m", "two people shake hands", "--headcount", "2", "--duration", "1")
+    assert motion_of(stem).shape[:2] == (2, 32)  # ceil(7.5) = 8 codes
+    stem = generate(model, "n2tm", "--num-samples", "3", "--batch-size", "2")
+    for index in (1, 2, 3):
+        sample = stem.with_name(f"n2tm_{index}")
+        assert motion_of(sample).shape[0] == 1
+        assert json.loads(sample.with_suffix(".json").read_text())["caption"].strip()
+
+
+def test_motion_to_text_from_npz_and_bvh(model: Path, tmp_path: Path) -> None:
+    output = invoke(
+        "generate", "m2t", "--motion", model / "walk.npz", "--checkpoint", model / "sft",
+        "-o", tmp_path / "caption",
+    )  # fmt: skip
+    caption = json.loads((tmp_path / "caption.json").read_text())["caption"]
+    assert caption.strip() and caption in output
+    stem = generate(model, "mm2t", "--motion", model / "pair.npz")
+    assert json.loads(stem.with_suffix(".json").read_text())["caption"].strip()
+    walk = load_motion_npz(model / "walk.npz")["joints"]
+    from vermo_cli.motion.bvh_export import write_joints_bvh
+
+    write_joints_bvh(tmp_path / "walk.bvh", walk[0], 30.0)
+    generate(model, "m2t", "--motion", tmp_path / "walk.bvh")
+
+
+def test_audio_tasks(model: Path) -> None:
+    stem = generate(model, "m2d", "--music", model / "music.wav", "--genre", "pop")
+    joints = motion_of(stem)
+    assert joints.shape[1] == math.ceil(3 * 7.5) * 4  # as long as the 3 s of music
+    assert "audio" in load_motion_npz(stem.with_suffix(".npz"))  # the music, for rendering
+    stem = generate(model, "s2g", "--speech", model / "speech.wav")
+    assert motion_of(stem).shape[1] == math.ceil(3 * 7.5) * 4
+    stem = generate(model, "d2m", "--motion", model / "walk.npz")
+    waveform, rate = soundfile.read(stem.with_suffix(".wav"))
+    assert rate == 24_000 and len(waveform) == round(3.0 * 40) * 600  # 90 frames = 3 s
+    stem = generate(model, "g2s", "--motion", model / "walk.npz")
+    assert len(soundfile.read(stem.with_suffix(".wav"))[0]) == 120 * 600
+    stem = generate(model, "n2dm", "--duration", "2")
+    audio, _ = soundfile.read(stem.with_suffix(".wav"))
+    assert len(audio) == 80 * 600 and motion_of(stem).shape[1] == 60
+    stem = generate(model, "n2sg", "--duration", "1")
+    assert len(soundfile.read(stem.with_suffix(".wav"))[0]) == 40 * 600
+    assert motion_of(stem).shape[1] == 32
+    stem = generate(model, "mn2tm", "--headcount", "2")
+    assert motion_of(stem).shape[0] == 2
+
+
+def test_prediction_and_inbetweening_keep_the_protocol_lengths(model: Path) -> None:
+    stem = generate(model, "pred", "--past", model / "walk.npz")
+    # 90 frames given = 23 codes (the last partly padded); 60 % made -> 1.5 x 23 = 34 codes.
+    assert motion_of(stem).shape[1] == (23 + 34) * 4
+    stem = generate(model, "btwn", "--past", model / "walk.npz", "--future", model / "walk.npz")
+    assert motion_of(stem).shape[1] == (23 + 69 + 23) * 4
+
+
+def test_generation_mistakes_are_one_line_errors(model: Path, tmp_path: Path) -> None:
+    sft = ("--checkpoint", model / "sft")
+    assert "t2m needs a caption" in one_line_error("generate", "t2m", *sft)
+    assert "does not take --music" in one_line_error(
+        "generate", "t2m", "hi", "--music", model / "music.wav", *sft
+    )
+    assert "takes 1 person(s), not 2" in one_line_error(
+        "generate", "m2t", "--motion", model / "pair.npz", *sft
+    )
+    assert "motion file not found" in one_line_error(
+        "generate", "m2t", "--motion", tmp_path / "none.npz", *sft
+    )
+    assert "unknown task 'dance'" in one_line_error("generate", "dance", *sft)
+    assert "checkpoint not found" in one_line_error(
+        "generate", "t2m", "hi", "--checkpoint", tmp_path / "nothing"
+    )
+    assert "no finished model" in one_line_error("generate", "t2m", "hi", "--checkpoint", tmp_path)

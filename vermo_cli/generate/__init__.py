@@ -1,0 +1,1 @@
+"""Generation: prompts from user inputs, constrained sampling, outputs on disk."""

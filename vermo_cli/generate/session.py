@@ -1,0 +1,267 @@
+"""A trained model ready to generate: the language model, its vocabulary, the FlowVQ tokenizer
+and the audio codec, and the sampling loop."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM, LogitsProcessorList, PreTrainedModel
+from transformers.utils import logging as transformers_logging
+
+from vermo_cli.data.audio import load_audio
+from vermo_cli.errors import VermoError
+from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
+from vermo_cli.generate.inputs import MAX_SECONDS
+from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
+from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
+from vermo_cli.messages.tasks import TaskSpec, get_task
+from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
+from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
+from vermo_cli.train.stages import MODEL_DIR, NO_CODEC, RUN_FILE
+
+DEFAULT_CHECKPOINT = Path("runs/sft")
+"""Where `vermo generate` looks when no --checkpoint is given (the README's training output)."""
+Decoder = Literal["flow", "vqvae"]
+ProgressCallback = Callable[[int, int], None]
+
+
+class GenerationError(VermoError):
+    """A checkpoint cannot be used for generation, or a reply could not be produced."""
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    """How to sample: `num_samples` replies, `batch_size` at a time, seeded."""
+
+    num_samples: int = 1
+    seed: int = 0
+    temperature: float = 1.0
+    top_p: float = 0.95
+    batch_size: int = 8
+    decoder: Decoder = "flow"
+    flow_steps: int | None = None
+
+
+@dataclass
+class Sample:
+    """One generated reply, decoded.
+
+    `joints` `[agents, frames, 52, 3]` metres at 30 fps (the whole motion: given parts of
+    pred/btwn included); `motion_codes` `[agents, steps]` of the reply; `audio` `[samples]` at
+    `audio_rate` Hz; `caption` text.
+    """
+
+    segments: tuple[Segment, ...]
+    reply_ids: list[int]
+    joints: np.ndarray | None = None
+    motion_codes: np.ndarray | None = None
+    audio: np.ndarray | None = None
+    audio_rate: int = 0
+    caption: str | None = None
+
+
+@dataclass
+class Generation:
+    """The result of one `generate` call."""
+
+    task: TaskSpec
+    prompt: Prompt
+    samples: list[Sample]
+    joint_mask: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class GenerationModel:
+    """Everything a checkpoint needs to generate (see `load`)."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        vocabulary: Vocabulary,
+        tokenizer: FlowVQTokenizer,
+        codec: AudioCodec | None,
+        directory: Path,
+    ) -> None:
+        self.model = model.eval()
+        self.vocabulary = vocabulary
+        self.tokenizer = tokenizer
+        self.codec = codec
+        self.directory = directory
+        self.compression = tokenizer.compression
+        self.tokens_per_second = codec.tokens_per_second if codec else 40.0
+
+    @classmethod
+    def load(
+        cls,
+        checkpoint: Path | None = None,
+        tokenizer: Path | None = None,
+        codec: Path | None = None,
+    ) -> GenerationModel:
+        """Load a run directory (or its `model/`), with the FlowVQ tokenizer and codec its
+        token corpus was made with (or the ones given), checking they fit the vocabulary."""
+        model_dir, record = _resolve_checkpoint(checkpoint)
+        vocabulary = Vocabulary.load(model_dir)
+        tokenizer_dir = tokenizer or _recorded_path(record, "tokenizer_path", "--tokenizer")
+        flowvq = FlowVQTokenizer.load(tokenizer_dir)
+        audio_codec = None
+        if vocabulary.built_for.audio != NO_CODEC:
+            codec_dir = codec or _recorded_path(record, "codec_path", "--codec")
+            audio_codec = load_codec(codec_dir)
+        vocabulary.check_built_for(
+            flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
+        )
+        transformers_logging.disable_progress_bar()
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+        return cls(model, vocabulary, flowvq, audio_codec, model_dir)
+
+    def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """FlowVQ codes `[agents, steps]` of `[agents, frames, 52, 3]` joints."""
+        return self.tokenizer.encode(joints, mask)
+
+    def encode_audio(self, path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+        """Codec tokens of the first 12 s of an audio file, its waveform and rate."""
+        if self.codec is None:
+            raise GenerationError(f"{self.directory}: this model was trained without audio")
+        waveform, rate = load_audio(path, self.codec.sample_rate)
+        waveform = waveform[: int(MAX_SECONDS * rate)]
+        return self.codec.encode(waveform, rate), waveform, rate
+
+    def prepare(self, task_name: str, inputs: PromptInputs) -> tuple[TaskSpec, Prompt]:
+        """The task and its prompt for `inputs` (inputs read and encoded); errors before any
+        sampling starts."""
+        task = get_task(task_name)
+        prompt = build_prompt(task, inputs, self)
+        if self.codec is None and any(rule.kind == "audio" for rule in prompt.rules):
+            raise GenerationError(f"{self.directory}: this model was trained without audio")
+        return task, prompt
+
+    def generate(
+        self,
+        task: TaskSpec,
+        prompt: Prompt,
+        options: SamplingOptions,
+        progress: ProgressCallback | None = None,
+    ) -> Generation:
+        """Sample `options.num_samples` replies to a prepared prompt and decode them."""
+        ids = prompt_ids(prompt.message, self.vocabulary)
+        grammar = ReplyGrammar(prompt.rules, self.vocabulary)
+        replies: list[list[int]] = []
+        sampling_started = time.perf_counter()
+        for first in range(0, options.num_samples, options.batch_size):
+            count = min(options.batch_size, options.num_samples - first)
+            replies += self._sample(ids, grammar, count, options, options.seed + first)
+            if progress:
+                progress(len(replies), options.num_samples)
+        decoding_started = time.perf_counter()
+        samples = [self._decode(reply, prompt, options) for reply in replies]
+        return Generation(
+            task=task,
+            prompt=prompt,
+            samples=samples,
+            joint_mask=self.tokenizer.trained_joint_mask,
+            timings={
+                "sampling_s": decoding_started - sampling_started,
+                "decoding_s": time.perf_counter() - decoding_started,
+            },
+        )
+
+    @torch.no_grad()
+    def _sample(
+        self,
+        ids: list[int],
+        grammar: ReplyGrammar,
+        count: int,
+        options: SamplingOptions,
+        seed: int,
+    ) -> list[list[int]]:
+        """`count` constrained replies (ids after the prompt, through `<|eos|>`)."""
+        batch = torch.tensor([ids] * count)
+        constraint = ReplyConstraint(grammar, len(ids), count)
+        torch.manual_seed(seed)
+        sample = options.temperature > 0
+        output = self.model.generate(
+            input_ids=batch,
+            attention_mask=torch.ones_like(batch),
+            max_new_tokens=grammar.max_new_tokens(),
+            do_sample=sample,
+            temperature=options.temperature if sample else None,
+            top_p=options.top_p if sample else None,
+            top_k=None,
+            logits_processor=LogitsProcessorList([constraint]),
+            eos_token_id=self.vocabulary.id_of(EOS),
+            pad_token_id=self.vocabulary.pad_id,
+            use_cache=True,
+        )
+        eos = self.vocabulary.id_of(EOS)
+        replies = []
+        for row in output[:, len(ids) :].tolist():
+            if eos not in row:
+                raise GenerationError("a reply did not finish within its length limit")
+            replies.append(row[: row.index(eos) + 1])
+        return replies
+
+    def _decode(self, reply: list[int], prompt: Prompt, options: SamplingOptions) -> Sample:
+        """Segments of a reply turned into motion, audio and text."""
+        segments = parse_reply(reply, self.vocabulary)
+        sample = Sample(segments=segments, reply_ids=reply)
+        for segment in segments:
+            if segment.kind == "motion":
+                codes = np.array(segment.agents, dtype=np.int64)
+                sample.motion_codes = codes
+                parts = [p for p in (prompt.before, codes, prompt.after) if p is not None]
+                whole = np.concatenate(parts, axis=1)
+                sample.joints = self.tokenizer.decode(
+                    whole,
+                    frames=whole.shape[1] * self.compression,
+                    decoder=options.decoder,
+                    flow_steps=options.flow_steps,
+                    seed=options.seed,
+                )
+            elif segment.kind == "audio" and self.codec is not None:
+                sample.audio = self.codec.decode(np.array(segment.codes, dtype=np.int64))
+                sample.audio_rate = self.codec.sample_rate
+            elif segment.kind == "text":
+                sample.caption = segment.text
+        return sample
+
+
+def _resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:
+    """The model directory of a run (or a model directory given directly) and the run record."""
+    directory = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    if not directory.exists():
+        if checkpoint is None:
+            raise GenerationError(
+                f"no trained model at {DEFAULT_CHECKPOINT}; train one (README, 'Train the "
+                "model') or pass --checkpoint DIR"
+            )
+        raise GenerationError(f"{directory}: checkpoint not found")
+    model_dir = directory / MODEL_DIR if (directory / MODEL_DIR).is_dir() else directory
+    if not (model_dir / "config.json").is_file():
+        raise GenerationError(
+            f"{directory}: no finished model (expected {MODEL_DIR}/config.json; "
+            "a run still training has only checkpoints)"
+        )
+    record_path = next(
+        (p / RUN_FILE for p in (model_dir, model_dir.parent) if (p / RUN_FILE).is_file()), None
+    )
+    record = json.loads(record_path.read_text()) if record_path else {}
+    return model_dir, record
+
+
+def _recorded_path(record: dict, key: str, option: str) -> Path:
+    """A tokenizer or codec path from the run record; error naming `option` if absent."""
+    value = record.get("token_corpus", {}).get(key)
+    if not value or not Path(value).exists():
+        raise GenerationError(
+            f"cannot find the {key.split('_')[0]} this model was trained with"
+            f"{f' ({value})' if value else ''}; pass {option} DIR"
+        )
+    return Path(value)
