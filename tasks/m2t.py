@@ -1,6 +1,6 @@
 """Task `m2t`: motion to text: describe one person's motion."""
 
-from vermo_cli.messages.tasks import TaskSpec
+from vermo_cli.messages.tasks import MOTION_TO_TEXT_METRICS, TaskSpec
 
 TASK = TaskSpec(
     name="m2t",
@@ -16,15 +16,5 @@ TASK = TaskSpec(
     reply=("caption",),
     benchmark=True,
     headcounts=(1,),
-    metrics=(
-        "bleu1",
-        "bleu4",
-        "rouge_l",
-        "cider",
-        "bertscore",
-        "r_precision_top1",
-        "r_precision_top2",
-        "r_precision_top3",
-        "mm_dist",
-    ),
+    metrics=MOTION_TO_TEXT_METRICS,
 )

@@ -1,6 +1,6 @@
 """Task `mt2m`: text to motion for a given number of people."""
 
-from vermo_cli.messages.tasks import TaskSpec
+from vermo_cli.messages.tasks import TEXT_TO_MOTION_METRICS, TaskSpec
 
 TASK = TaskSpec(
     name="mt2m",
@@ -16,13 +16,5 @@ TASK = TaskSpec(
     reply=("motion",),
     benchmark=True,
     headcounts=(1, 2),
-    metrics=(
-        "fid",
-        "r_precision_top1",
-        "r_precision_top2",
-        "r_precision_top3",
-        "mm_dist",
-        "diversity",
-        "multimodality",
-    ),
+    metrics=TEXT_TO_MOTION_METRICS,
 )

@@ -1,6 +1,6 @@
 """Task `t2m`: text to motion: one person moves as the caption says."""
 
-from vermo_cli.messages.tasks import TaskSpec
+from vermo_cli.messages.tasks import TEXT_TO_MOTION_METRICS, TaskSpec
 
 TASK = TaskSpec(
     name="t2m",
@@ -16,13 +16,5 @@ TASK = TaskSpec(
     reply=("motion",),
     benchmark=True,
     headcounts=(1,),
-    metrics=(
-        "fid",
-        "r_precision_top1",
-        "r_precision_top2",
-        "r_precision_top3",
-        "mm_dist",
-        "diversity",
-        "multimodality",
-    ),
+    metrics=TEXT_TO_MOTION_METRICS,
 )

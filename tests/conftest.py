@@ -56,16 +56,8 @@ def lm_recipe(path: Path, stage: str, steps: int) -> Path:
 def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic corpus, a tiny FlowVQ tokenizer and audio codec, its token corpus
     (`tokens`) and tiny recipes for the three stages (`pretrain.yaml`, ...)."""
-    from typer.testing import CliRunner
-
-    from vermo_cli.cli import app
-
     root = tmp_path_factory.mktemp("tokens")
-
-    def invoke(*args: object) -> None:
-        result = CliRunner().invoke(app, [str(a) for a in args])
-        assert result.exit_code == 0, result.output
-
+    invoke = run_cli
     invoke("prepare", "synthetic", "--clips", "60", "--workers", "1", "-o", root / "corpus")
     invoke(
         "tokenize", "fit", "--data", root / "corpus", "--recipe",
@@ -88,3 +80,27 @@ def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for stage, steps in (("pretrain", 4), ("sft", 2), ("specialize", 2)):
         lm_recipe(root / f"{stage}.yaml", stage, steps)
     return root
+
+
+def run_cli(*args: object) -> str:
+    """Run `vermo ARGS` in-process; assert it succeeded; its output."""
+    from typer.testing import CliRunner
+
+    from vermo_cli.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def cli_error(*args: object) -> str:
+    """Run `vermo ARGS`; assert it failed with exactly one `error: ...` line; that line."""
+    from typer.testing import CliRunner
+
+    from vermo_cli.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    return lines[0]

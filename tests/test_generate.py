@@ -10,30 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from typer.testing import CliRunner
+from conftest import cli_error, run_cli
 from vermo_plugins.sources.bvh import load_bvh_as_smplh
 
-from vermo_cli.cli import app
 from vermo_cli.data.store import open_corpus
 from vermo_cli.motion.npz import load_motion_npz, save_motion_npz
 from vermo_cli.train.stages import StageRequest, run_stage
 
-runner = CliRunner()
 pytestmark = pytest.mark.slow
 
 
-def invoke(*args: object) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def one_line_error(*args: object) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    return lines[0]
+invoke = run_cli
+one_line_error = cli_error
 
 
 @pytest.fixture(scope="module")

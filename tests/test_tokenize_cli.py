@@ -9,28 +9,15 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
-from conftest import tiny_recipe
-from typer.testing import CliRunner
+from conftest import cli_error, run_cli, tiny_recipe
 
-from vermo_cli.cli import app
 from vermo_cli.motion.npz import load_motion_npz
 
-runner = CliRunner()
 pytestmark = pytest.mark.slow
 
 
-def invoke(*args: str) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def one_line_error(*args: str) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    return lines[0]
+invoke = run_cli
+one_line_error = cli_error
 
 
 @pytest.fixture(scope="module")

@@ -9,28 +9,19 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
+from conftest import cli_error, run_cli
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
-from typer.testing import CliRunner
 
-from vermo_cli.cli import app
 from vermo_cli.tokenizers.vocabulary import Vocabulary, train_text_tokenizer
 
-runner = CliRunner()
 pytestmark = pytest.mark.slow
 
 
 def invoke(*args: object) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return " ".join(result.output.split())
+    return " ".join(run_cli(*args).split())
 
 
-def one_line_error(*args: object) -> str:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
-    return lines[0]
+one_line_error = cli_error
 
 
 @pytest.fixture(scope="module")

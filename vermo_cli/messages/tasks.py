@@ -26,6 +26,16 @@ ReplyPart = Literal["motion", "caption", "audio"]
 """What a reply can carry, in the order given."""
 Stage = Literal["pretrain", "sft", "specialize"]
 
+TEXT_TO_MOTION_METRICS = (
+    "fid", "r_precision_top1", "r_precision_top2", "r_precision_top3", "mm_dist", "diversity",
+    "multimodality",
+)  # fmt: skip
+"""What text-to-motion tasks report (the HumanML3D / InterHuman protocol)."""
+MOTION_TO_TEXT_METRICS = (
+    "bleu1", "bleu4", "rouge_l", "cider", "bertscore", "r_precision_top1", "r_precision_top2",
+    "r_precision_top3", "mm_dist",
+)  # fmt: skip
+"""What captioning tasks report."""
 CONDITIONS: tuple[str, ...] = get_args(Condition)
 REPLY_PARTS: tuple[str, ...] = get_args(ReplyPart)
 
