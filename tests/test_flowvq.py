@@ -228,7 +228,7 @@ def test_decoding_windows_cover_long_motions_with_overlap() -> None:
 
 
 def test_windowed_flow_sampling_matches_one_pass_on_short_motions() -> None:
-    config = FlowDecoderConfig(blocks=1, heads=2, head_dim=8, ffn=32)
+    config = FlowDecoderConfig(blocks=1, heads=2, head_dim=8, ffn=32, condition_on_stage1=False)
     torch.manual_seed(0)
     decoder = FlowMatchingDecoder(config, latent_width=16, compression=4).eval()
     latents = torch.randn(1, 16, 10)
@@ -241,3 +241,17 @@ def test_windowed_flow_sampling_matches_one_pass_on_short_motions() -> None:
         decoder, torch.randn(1, 16, 50), 200, 3, torch.Generator().manual_seed(1), window_frames=32
     )
     assert long.shape == (1, 200, 156) and torch.isfinite(long).all()
+
+
+def test_flow_decoder_conditioned_on_stage1_needs_the_reconstruction() -> None:
+    config = FlowDecoderConfig(blocks=1, heads=2, head_dim=8, ffn=32)
+    assert config.condition_on_stage1
+    decoder = FlowMatchingDecoder(config, latent_width=16, compression=4).eval()
+    latents, prior = torch.randn(1, 16, 20), torch.randn(1, 80, 156)
+    with pytest.raises(ValueError, match="stage-1 reconstruction"):
+        sample_motion(decoder, latents, 80, 2, torch.Generator().manual_seed(0))
+    a = sample_motion(decoder, latents, 80, 2, torch.Generator().manual_seed(0), prior=prior)
+    b = sample_motion(
+        decoder, latents, 80, 2, torch.Generator().manual_seed(0), window_frames=32, prior=prior
+    )
+    assert a.shape == b.shape == (1, 80, 156)

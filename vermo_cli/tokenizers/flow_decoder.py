@@ -74,6 +74,7 @@ class FlowMatchingDecoder(nn.Module):
         width = config.heads * config.head_dim
         self.width = width
         self.motion_in = nn.Linear(MOTION_CHANNELS, width)
+        self.prior_in = nn.Linear(MOTION_CHANNELS, width) if config.condition_on_stage1 else None
         self.latent_in = nn.Linear(latent_width, width)
         self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList(
@@ -90,16 +91,22 @@ class FlowMatchingDecoder(nn.Module):
         timesteps: torch.Tensor,
         latents: torch.Tensor,
         frame_mask: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """`noisy` `[batch, frames, 156]`; `timesteps` `[batch]` on the scheduler's scale
         (0-1000); `latents` `[batch, width, steps]` quantized; `frame_mask` `[batch, frames]`
-        True on real frames. Latent i is placed at frame `compression * (i + 0.5)` so that the
-        two sequences share one time axis."""
+        True on real frames; `prior` `[batch, frames, 156]` the stage-1 reconstruction
+        (required when the config conditions on it). Latent i is placed at frame
+        `compression * (i + 0.5)` so that the two sequences share one time axis."""
         batch, frames, _ = noisy.shape
         steps = latents.shape[-1]
         frame_positions = torch.arange(frames, device=noisy.device)
         latent_positions = (torch.arange(steps, device=noisy.device) + 0.5) * self.compression
         x = self.motion_in(noisy) + sinusoidal_embedding(frame_positions, self.width)
+        if self.prior_in is not None:
+            if prior is None:
+                raise ValueError("this flow decoder needs the stage-1 reconstruction (prior)")
+            x = x + self.prior_in(prior)
         memory = self.latent_in(latents.transpose(1, 2)) + sinusoidal_embedding(
             latent_positions, self.width
         )
@@ -145,6 +152,7 @@ def sample_motion(
     generator: torch.Generator | None = None,
     frame_mask: torch.Tensor | None = None,
     window_frames: int | None = None,
+    prior: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Decode quantized latents `[batch, width, steps]` to normalised motion
     `[batch, frames, 156]` by Euler integration from Gaussian noise (seeded by `generator`).
@@ -154,7 +162,8 @@ def sample_motion(
     windows of that length overlapping by half, each seeing positions from 0 as in training;
     at every Euler step the windows' velocities are blended with triangular weights into one
     velocity for the whole sequence, so the windows share one trajectory and join smoothly.
-    `frames` must be `compression` times the latent steps.
+    `frames` must be `compression` times the latent steps; `prior` `[batch, frames, 156]` is
+    the stage-1 reconstruction, for decoders that condition on it.
     """
     scheduler = make_scheduler(decoder.config)
     scheduler.set_timesteps(steps or decoder.config.sampling_steps)
@@ -173,7 +182,10 @@ def sample_motion(
         for (start, stop), ramp in zip(windows, ramps, strict=True):
             first, last = start // decoder.compression, stop // decoder.compression
             mask = frame_mask[:, start:stop] if frame_mask is not None else None
-            part = decoder(x[:, start:stop], batch_timestep, latents[..., first:last], mask)
+            window_prior = prior[:, start:stop] if prior is not None else None
+            part = decoder(
+                x[:, start:stop], batch_timestep, latents[..., first:last], mask, window_prior
+            )
             velocity[:, start:stop] += part * ramp[None, :, None]
         velocity = velocity / weights[None, :, None]
         x = scheduler.step(velocity, timestep, x).prev_sample

@@ -158,8 +158,9 @@ class FlowVQTokenizer:
             generator = torch.Generator().manual_seed(seed)
             padded = latents.shape[-1] * self.compression
             window = self.recipe.stage2.crop_frames
+            prior = self.vqvae.decode_latents(latents) if self.flow.prior_in is not None else None
             features = sample_motion(
-                self.flow, latents, padded, steps, generator, window_frames=window
+                self.flow, latents, padded, steps, generator, window_frames=window, prior=prior
             )
         else:
             features = self.vqvae.decode_latents(latents)

@@ -107,9 +107,10 @@ def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossF
     def loss(batch: MotionBatch, step: int) -> torch.Tensor:
         with torch.no_grad():
             latents, _, _ = vqvae.quantize(batch.motion, batch.frame_mask)
+            prior = vqvae.decode_latents(latents) if flow.prior_in is not None else None
         generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
         noisy, timesteps, target = flow_matching_targets(batch.motion, scheduler, generator)
-        velocity = flow(noisy, timesteps, latents, batch.frame_mask)
+        velocity = flow(noisy, timesteps, latents, batch.frame_mask, prior)
         return masked_mean((velocity - target) ** 2, batch)
 
     return loss
