@@ -78,10 +78,10 @@ class FlowDecoderConfig(_Strict):
     train_timesteps: int = Field(1000, ge=2)
     sampling_steps: int = Field(28, ge=1)
     shift: float = Field(3.0, gt=0.0)
-    condition_on_stage1: bool = True
+    condition_on_stage1: bool = False
     """Also give the transformer the stage-1 decoder's reconstruction, added to each frame's
-    input (vermo's addition; False is the paper's design, latents through cross-attention
-    only). With it the decoder starts from the stage-1 motion and learns the detail to add,
+    input (vermo's addition, on in the shipped recipes; False is the paper's design, latents
+    through cross-attention only). With it the decoder starts from the stage-1 motion and learns the detail to add,
     which it does within a CPU budget; without it, it must first learn to read the latents."""
 
 
