@@ -81,8 +81,9 @@ class FlowDecoderConfig(_Strict):
     condition_on_stage1: bool = False
     """Also give the transformer the stage-1 decoder's reconstruction, added to each frame's
     input (vermo's addition, on in the shipped recipes; False is the paper's design, latents
-    through cross-attention only). With it the decoder starts from the stage-1 motion and learns the detail to add,
-    which it does within a CPU budget; without it, it must first learn to read the latents."""
+    through cross-attention only). With it the decoder starts from the stage-1 motion and
+    learns the detail to add, which it does within a CPU budget; without it, it must first
+    learn to read the latents."""
 
 
 class StageConfig(_Strict):
