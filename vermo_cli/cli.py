@@ -25,6 +25,7 @@ from rich.table import Table
 
 from vermo_cli import __version__
 from vermo_cli.errors import VermoError
+from vermo_cli.render.command import register as register_render
 
 app = typer.Typer(
     name="vermo",
@@ -759,6 +760,9 @@ def list_tasks() -> None:
                 ", ".join(task.metrics) or "-",
             )
         console.print(table)
+
+
+register_render(app)
 
 
 def main() -> None:

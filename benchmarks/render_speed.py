@@ -1,0 +1,71 @@
+"""Benchmark: `vermo render` speed for a one-person and a two-person motion.
+
+    .venv/bin/python benchmarks/render_speed.py --size 512 --seconds 10
+
+Each motion is a synthetic clip played forwards and backwards until it lasts `--seconds` at
+30 fps. Prints one table: per motion, frames, the rendering speed alone (frames/s) and the whole
+`vermo render --video` run including H.264 encoding (frames/s of wall time), with the OpenGL
+platform used (EGL or OSMesa; set PYOPENGL_PLATFORM=osmesa to measure OSMesa).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+from vermo_plugins.sources.synthetic.source import make_clip
+
+from vermo_cli.motion.npz import save_motion_npz
+from vermo_cli.render.job import RenderRequest, run_render
+from vermo_cli.render.platform import choose_gl_platform
+
+# Clip indices of the synthetic corpus (seed 0): a walk (one person) and a handshake (two).
+MOTIONS = {"walk, 1 person": 0, "handshake, 2 people": 2}
+FPS = 30.0
+
+
+def looped_motion(index: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic clip `index` played forwards then backwards until `frames` long: joints
+    `[agents, frames, 52, 3]` metres and the joint mask `[52]`."""
+    clip = make_clip(0, index)
+    cycle = np.concatenate([clip.joints, clip.joints[:, ::-1]], axis=1)
+    repeats = -(-frames // cycle.shape[1])
+    return np.concatenate([cycle] * repeats, axis=1)[:, :frames], clip.joint_mask
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="512", help="frame size, e.g. 512 or 640x480")
+    parser.add_argument("--seconds", type=float, default=10.0, help="motion length")
+    args = parser.parse_args()
+    frames = round(args.seconds * FPS)
+    platform = choose_gl_platform()
+
+    table = Table(
+        title=f"vermo render at {args.size} px, {args.seconds:g} s motions "
+        f"({platform}, {os.cpu_count()} CPUs)"
+    )
+    for column in ("motion", "frames", "render frames/s", "mp4 end to end frames/s"):
+        table.add_column(column, justify="left" if column == "motion" else "right")
+    with tempfile.TemporaryDirectory() as directory:
+        for name, index in MOTIONS.items():
+            joints, mask = looped_motion(index, frames)
+            source = Path(directory) / f"motion{index}.npz"
+            save_motion_npz(source, joints, mask, fps=FPS)
+            began = time.perf_counter()
+            report = run_render(RenderRequest(source=source, size=args.size))
+            wall = time.perf_counter() - began
+            table.add_row(
+                name, str(report.frames), f"{report.render_fps:.1f}", f"{report.frames / wall:.1f}"
+            )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Offscreen video and contact sheets of motions."""
