@@ -17,5 +17,5 @@ TASK = TaskSpec(
     benchmark=True,
     headcounts=(1, 2),
     protocol=Protocol(past=0.2, future=0.2, past_range=(0.1, 0.3), future_range=(0.1, 0.3)),
-    metrics=("ade", "fde", "fid"),
+    metrics=("ade", "fde", "fid", "diversity"),
 )

@@ -1,6 +1,6 @@
 """Task `mm2t`: describe what several people are doing."""
 
-from vermo_cli.messages.tasks import MOTION_TO_TEXT_METRICS, TaskSpec
+from vermo_cli.messages.tasks import MOTION_TO_TEXT_METRICS, Protocol, TaskSpec
 
 TASK = TaskSpec(
     name="mm2t",
@@ -16,5 +16,6 @@ TASK = TaskSpec(
     reply=("caption",),
     benchmark=True,
     headcounts=(1, 2),
+    protocol=Protocol(headcount=2),
     metrics=MOTION_TO_TEXT_METRICS,
 )

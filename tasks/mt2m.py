@@ -1,6 +1,6 @@
 """Task `mt2m`: text to motion for a given number of people."""
 
-from vermo_cli.messages.tasks import TEXT_TO_MOTION_METRICS, TaskSpec
+from vermo_cli.messages.tasks import TEXT_TO_MOTION_METRICS, Protocol, TaskSpec
 
 TASK = TaskSpec(
     name="mt2m",
@@ -16,5 +16,6 @@ TASK = TaskSpec(
     reply=("motion",),
     benchmark=True,
     headcounts=(1, 2),
+    protocol=Protocol(headcount=2),
     metrics=TEXT_TO_MOTION_METRICS,
 )

@@ -17,5 +17,5 @@ TASK = TaskSpec(
     benchmark=True,
     headcounts=(1, 2),
     protocol=Protocol(past=0.4, past_range=(0.2, 0.6)),
-    metrics=("ade", "fde", "fid"),
+    metrics=("ade", "fde", "fid", "diversity"),
 )

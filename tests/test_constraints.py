@@ -65,7 +65,7 @@ def drive(
     generator = torch.Generator().manual_seed(seed)
     size = len(vocabulary)
     ids = torch.full((rows, 3), vocabulary.pad_id)
-    constraint = ReplyConstraint(grammar, 3, rows)
+    constraint = ReplyConstraint([grammar] * rows, 3)
     favoured = _favoured(vocabulary, bias)
     for _ in range(grammar.max_new_tokens() + 5):
         scores = torch.randn(rows, size, generator=generator)

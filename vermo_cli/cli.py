@@ -25,6 +25,7 @@ from rich.table import Table
 
 from vermo_cli import __version__
 from vermo_cli.errors import VermoError
+from vermo_cli.evaluate.command import register as register_eval
 from vermo_cli.render.command import register as register_render
 
 app = typer.Typer(
@@ -763,6 +764,7 @@ def list_tasks() -> None:
 
 
 register_render(app)
+register_eval(app)
 
 
 def main() -> None:

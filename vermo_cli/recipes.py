@@ -56,11 +56,18 @@ def load_typed_recipe(path: Path, kind: str, model: type[RecipeModel]) -> Recipe
 
 def recipe_kinds() -> dict[str, type[BaseModel]]:
     """The recipe model of every known `kind`."""
+    from vermo_cli.evaluators.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
     from vermo_cli.tokenizers.audio_codec_model import AudioCodecRecipe
     from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe
     from vermo_cli.train.lm_recipe import LmTrainRecipe
 
-    return {"flowvq": FlowVQRecipe, "audio-codec": AudioCodecRecipe, "lm": LmTrainRecipe}
+    return {
+        "flowvq": FlowVQRecipe,
+        "audio-codec": AudioCodecRecipe,
+        "lm": LmTrainRecipe,
+        "evaluator-text-motion": TextMotionEvaluatorRecipe,
+        "evaluator-gesture": GestureEvaluatorRecipe,
+    }
 
 
 def load_recipe(path: Path) -> BaseModel:

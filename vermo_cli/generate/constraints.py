@@ -20,6 +20,7 @@ the music generated before it), so composed replies stay in sync.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -199,24 +200,25 @@ class ReplyGrammar:
 
 
 class ReplyConstraint:
-    """A `transformers` logits processor enforcing a `ReplyGrammar` on every row of a batch
-    whose prompts all end at column `prompt_length`."""
+    """A `transformers` logits processor enforcing one `ReplyGrammar` per row of a batch whose
+    (left-padded) prompts all end at column `prompt_length`."""
 
-    def __init__(self, grammar: ReplyGrammar, prompt_length: int, batch_size: int) -> None:
-        self.grammar = grammar
+    def __init__(self, grammars: Sequence[ReplyGrammar], prompt_length: int) -> None:
+        self.grammars = list(grammars)
         self.prompt_length = prompt_length
-        self.states = [grammar.new_state() for _ in range(batch_size)]
+        self.states = [grammar.new_state() for grammar in self.grammars]
         self.seen = prompt_length
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.Tensor:
         """Mask `scores` `[batch, vocab]` given the tokens so far `input_ids` `[batch, length]`."""
+        rows = list(zip(self.grammars, self.states, strict=True))
         for position in range(self.seen, input_ids.shape[1]):
-            for row, state in enumerate(self.states):
-                self.grammar.advance(state, int(input_ids[row, position]))
+            for row, (grammar, state) in enumerate(rows):
+                grammar.advance(state, int(input_ids[row, position]))
         self.seen = input_ids.shape[1]
         size = scores.shape[-1]
         masked = scores.clone()
-        for row, state in enumerate(self.states):
-            allowed = self.grammar.mask(state, size, scores.device)
+        for row, (grammar, state) in enumerate(rows):
+            allowed = grammar.mask(state, size, scores.device)
             masked[row, ~allowed] = -math.inf
         return masked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +13,14 @@ import numpy as np
 from vermo_cli.errors import VermoError
 from vermo_cli.generate.constraints import MAX_TEXT_TOKENS, ReplyRule
 from vermo_cli.generate.inputs import MAX_SECONDS, load_motion_input
-from vermo_cli.messages.builder import MOTION_FPS, format_duration, motion_steps_for
+from vermo_cli.messages.builder import (
+    MOTION_FPS,
+    ClipTokens,
+    build_message,
+    format_duration,
+    motion_steps_for,
+    split_steps,
+)
 from vermo_cli.messages.message import Message, Segment, audio_segment, motion_segment
 from vermo_cli.messages.message import text_segment as text
 from vermo_cli.messages.tasks import TaskSpec
@@ -167,17 +175,20 @@ def reply_rules(
     headcount: int,
     coder: PromptCoder,
     motion_seconds: float | None = None,
+    reply_steps: int | None = None,
 ) -> list[ReplyRule]:
     """The segments of the reply, with lengths fixed wherever the inputs determine them:
+    `reply_steps` motion codes per person when given (evaluation: the ground truth's length),
     a requested duration, the protocol of pred/btwn, music or speech to move to (the motion
     covers it), or a motion to add audio to (the audio lasts `motion_seconds`)."""
     per_second = MOTION_FPS / coder.compression  # motion codes per second
     max_motion = int(MAX_SECONDS * per_second)
     max_audio = int(MAX_SECONDS * coder.tokens_per_second)
     motion_steps = motion_audio = None
-    if inputs.duration is not None:
+    if reply_steps is not None:
+        motion_steps = reply_steps
+    elif inputs.duration is not None:
         motion_steps = motion_steps_for(inputs.duration, coder.compression)
-        motion_audio = max(1, round(inputs.duration * coder.tokens_per_second))
     elif task.name == "pred" and "past" in codes:
         motion_steps = max(1, round(codes["past"].shape[1] * 1.5))  # 40 % given, 60 % made
     elif task.name == "btwn" and "past" in codes and "future" in codes:
@@ -186,6 +197,8 @@ def reply_rules(
     elif audio_tokens is not None:
         seconds = len(audio_tokens) / coder.tokens_per_second
         motion_steps = max(1, math.ceil(seconds * per_second - 1e-9))
+    if inputs.duration is not None:
+        motion_audio = max(1, round(inputs.duration * coder.tokens_per_second))
     if motion_seconds is not None:
         motion_audio = max(1, round(motion_seconds * coder.tokens_per_second))
     rules = []
@@ -210,3 +223,45 @@ def reply_rules(
         else:
             rules.append(ReplyRule("text", max_steps=MAX_TEXT_TOKENS))
     return rules
+
+
+def benchmark_prompt(task: TaskSpec, clip: ClipTokens, coder: PromptCoder) -> Prompt:
+    """The benchmark prompt of a token-corpus clip and the rules of its reply.
+
+    The message is the builder's evaluation message (first instruction paraphrase, first
+    caption, required conditions only, the protocol's past/future split), so evaluation asks
+    exactly what training taught. When the task is given motion around its reply (pred, btwn),
+    the reply has the ground truth's length, so the result can be compared frame by frame.
+    """
+    message = build_message(task, clip, "eval", random.Random(0))
+    motion = np.array(clip.motion, dtype=np.int64)  # [agents, steps]
+    past = future = 0
+    if "past" in task.needs or "future" in task.needs:
+        past, future = split_steps(task, clip.steps, "eval", random.Random(0))
+    codes = {}
+    if "motion" in task.required:
+        codes["motion"] = motion
+    if past:
+        codes["past"] = motion[:, :past]
+    if future:
+        codes["future"] = motion[:, clip.steps - future :]
+    uses_audio = bool({"music", "speech"} & set(task.required))
+    audio_tokens = np.array(clip.audio, dtype=np.int64) if uses_audio else None
+    seconds = clip.frames / MOTION_FPS if "motion" in codes else None
+    rules = reply_rules(
+        task,
+        PromptInputs(),
+        codes,
+        audio_tokens,
+        clip.headcount,
+        coder,
+        seconds,
+        reply_steps=clip.steps - past - future if (past or future) else None,
+    )
+    return Prompt(
+        message=Message(message.instruction, message.conditions, ()),
+        rules=rules,
+        headcount=clip.headcount,
+        before=codes.get("past"),
+        after=codes.get("future"),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,6 +17,7 @@ from transformers.utils import logging as transformers_logging
 
 from vermo_cli.data.audio import load_audio
 from vermo_cli.errors import VermoError
+from vermo_cli.generate import DEFAULT_CHECKPOINT
 from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
@@ -27,8 +28,6 @@ from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
 from vermo_cli.train.stages import MODEL_DIR, NO_CODEC, RUN_FILE
 
-DEFAULT_CHECKPOINT = Path("runs/sft")
-"""Where `vermo generate` looks when no --checkpoint is given (the README's training output)."""
 Decoder = Literal["flow", "vqvae"]
 ProgressCallback = Callable[[int, int], None]
 
@@ -89,8 +88,10 @@ class GenerationModel:
         tokenizer: FlowVQTokenizer,
         codec: AudioCodec | None,
         directory: Path,
+        record: dict | None = None,
     ) -> None:
         self.model = model.eval()
+        self.record = record or {}  # the checkpoint's vermo_run.json, when it has one
         self.vocabulary = vocabulary
         self.tokenizer = tokenizer
         self.codec = codec
@@ -107,7 +108,7 @@ class GenerationModel:
     ) -> GenerationModel:
         """Load a run directory (or its `model/`), with the FlowVQ tokenizer and codec its
         token corpus was made with (or the ones given), checking they fit the vocabulary."""
-        model_dir, record = _resolve_checkpoint(checkpoint)
+        model_dir, record = resolve_checkpoint(checkpoint)
         vocabulary = Vocabulary.load(model_dir)
         tokenizer_dir = tokenizer or _recorded_path(record, "tokenizer_path", "--tokenizer")
         flowvq = FlowVQTokenizer.load(tokenizer_dir)
@@ -120,7 +121,7 @@ class GenerationModel:
         )
         transformers_logging.disable_progress_bar()
         model = AutoModelForCausalLM.from_pretrained(str(model_dir))
-        return cls(model, vocabulary, flowvq, audio_codec, model_dir)
+        return cls(model, vocabulary, flowvq, audio_codec, model_dir, record)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """FlowVQ codes `[agents, steps]` of `[agents, frames, 52, 3]` joints."""
@@ -151,58 +152,90 @@ class GenerationModel:
         progress: ProgressCallback | None = None,
     ) -> Generation:
         """Sample `options.num_samples` replies to a prepared prompt and decode them."""
-        ids = prompt_ids(prompt.message, self.vocabulary)
-        grammar = ReplyGrammar(prompt.rules, self.vocabulary)
+        return self.generate_many([(task, prompt)], options, progress)[0]
+
+    def generate_many(
+        self,
+        requests: Sequence[tuple[TaskSpec, Prompt]],
+        options: SamplingOptions,
+        progress: ProgressCallback | None = None,
+    ) -> list[Generation]:
+        """`options.num_samples` replies to each prepared prompt, decoded.
+
+        Rows (each prompt repeated `num_samples` times) are sampled `options.batch_size` at a
+        time; prompts of different lengths share a batch, left-padded, each row constrained by
+        its own prompt's grammar. Batch `b` (rows `b * batch_size ...`) is seeded with
+        `options.seed + b * batch_size`, so one prompt alone gives what `generate` gives.
+        """
+        rows = [
+            (index, prompt_ids(prompt.message, self.vocabulary))
+            for index, (_, prompt) in enumerate(requests)
+            for _ in range(options.num_samples)
+        ]
+        grammars = [ReplyGrammar(prompt.rules, self.vocabulary) for _, prompt in requests]
         replies: list[list[int]] = []
         sampling_started = time.perf_counter()
-        for first in range(0, options.num_samples, options.batch_size):
-            count = min(options.batch_size, options.num_samples - first)
-            replies += self._sample(ids, grammar, count, options, options.seed + first)
+        for first in range(0, len(rows), options.batch_size):
+            batch = rows[first : first + options.batch_size]
+            replies += self._sample(
+                [ids for _, ids in batch],
+                [grammars[index] for index, _ in batch],
+                options,
+                options.seed + first,
+            )
             if progress:
-                progress(len(replies), options.num_samples)
+                progress(len(replies), len(rows))
         decoding_started = time.perf_counter()
-        samples = [self._decode(reply, prompt, options) for reply in replies]
-        return Generation(
-            task=task,
-            prompt=prompt,
-            samples=samples,
-            joint_mask=self.tokenizer.trained_joint_mask,
-            timings={
-                "sampling_s": decoding_started - sampling_started,
-                "decoding_s": time.perf_counter() - decoding_started,
-            },
-        )
+        samples: list[list[Sample]] = [[] for _ in requests]
+        for (index, _), reply in zip(rows, replies, strict=True):
+            samples[index].append(self._decode(reply, requests[index][1], options))
+        timings = {
+            "sampling_s": decoding_started - sampling_started,
+            "decoding_s": time.perf_counter() - decoding_started,
+        }
+        return [
+            Generation(
+                task=task,
+                prompt=prompt,
+                samples=samples[index],
+                joint_mask=self.tokenizer.trained_joint_mask,
+                timings=timings,
+            )
+            for index, (task, prompt) in enumerate(requests)
+        ]
 
     @torch.no_grad()
     def _sample(
         self,
-        ids: list[int],
-        grammar: ReplyGrammar,
-        count: int,
+        prompts: list[list[int]],
+        grammars: list[ReplyGrammar],
         options: SamplingOptions,
         seed: int,
     ) -> list[list[int]]:
-        """`count` constrained replies (ids after the prompt, through `<|eos|>`)."""
-        batch = torch.tensor([ids] * count)
-        constraint = ReplyConstraint(grammar, len(ids), count)
+        """One constrained reply per prompt (ids after the prompt, through `<|eos|>`)."""
+        width = max(len(ids) for ids in prompts)
+        pad = self.vocabulary.pad_id
+        batch = torch.tensor([[pad] * (width - len(ids)) + ids for ids in prompts])
+        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompts])
+        constraint = ReplyConstraint(grammars, width)
         torch.manual_seed(seed)
         sample = options.temperature > 0
         output = self.model.generate(
             input_ids=batch,
-            attention_mask=torch.ones_like(batch),
-            max_new_tokens=grammar.max_new_tokens(),
+            attention_mask=attention,
+            max_new_tokens=max(grammar.max_new_tokens() for grammar in grammars),
             do_sample=sample,
             temperature=options.temperature if sample else None,
             top_p=options.top_p if sample else None,
             top_k=None,
             logits_processor=LogitsProcessorList([constraint]),
             eos_token_id=self.vocabulary.id_of(EOS),
-            pad_token_id=self.vocabulary.pad_id,
+            pad_token_id=pad,
             use_cache=True,
         )
         eos = self.vocabulary.id_of(EOS)
         replies = []
-        for row in output[:, len(ids) :].tolist():
+        for row in output[:, width:].tolist():
             if eos not in row:
                 raise GenerationError("a reply did not finish within its length limit")
             replies.append(row[: row.index(eos) + 1])
@@ -233,7 +266,7 @@ class GenerationModel:
         return sample
 
 
-def _resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:
+def resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:
     """The model directory of a run (or a model directory given directly) and the run record."""
     directory = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     if not directory.exists():

@@ -58,6 +58,9 @@ class Protocol:
     future: float = 0.0
     past_range: tuple[float, float] = (0.0, 0.0)
     future_range: tuple[float, float] = (0.0, 0.0)
+    headcount: int = 1
+    """People in every benchmark clip (the evaluator models read one headcount at a time): 2
+    for the two-person benchmarks mt2m and mm2t (InterHuman's protocol), else 1."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ class TaskSpec:
         for kind in ("music", "speech"):
             if kind in (*self.required, *self.optional) and self.audio_kind != kind:
                 problems.append(f"takes {kind} but its audio_kind is {self.audio_kind!r}")
+        if self.protocol.headcount not in self.headcounts:
+            problems.append(
+                f"benchmarks {self.protocol.headcount} people but takes {self.headcounts}"
+            )
         if problems:
             raise TaskError(f"task {self.name!r}: {'; '.join(problems)}")
 

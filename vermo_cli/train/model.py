@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedModel
+from transformers.utils import logging as hf_logging
 
 from vermo_cli.errors import VermoError
 from vermo_cli.train.lm_recipe import LmModelConfig
@@ -75,6 +76,7 @@ def _load_local_causal_lm(init: Path) -> PreTrainedModel:
         raise InitModelError(f"--init {init}: no such directory")
     if not (init / "config.json").is_file():
         raise InitModelError(f"--init {init}: not a Hugging Face model directory (no config.json)")
+    hf_logging.disable_progress_bar()  # vermo's own progress display is the one shown
     try:
         return AutoModelForCausalLM.from_pretrained(
             init, local_files_only=True, attn_implementation=ATTENTION, dtype=torch.float32

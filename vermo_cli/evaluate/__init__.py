@@ -1,0 +1,1 @@
+"""`vermo eval`: the nine benchmarks, scored with the task plugins' metrics."""

@@ -1,0 +1,277 @@
+"""The `vermo eval` commands: one per installed benchmark task, and `fit-evaluator`; they parse
+options, call `run_benchmark` / `fit_evaluator`, and print the table."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vermo_cli.generate import DEFAULT_CHECKPOINT
+from vermo_cli.messages.tasks import load_tasks
+
+if TYPE_CHECKING:
+    from vermo_cli.evaluate.benchmark import BenchmarkReport
+
+
+eval_app = typer.Typer(
+    help="Benchmarks: score a model on a task's held-out clips against the ground truth "
+    "(`vermo eval t2m --split test`), and train the evaluator models they use.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+)
+
+
+def default_json_path(checkpoint: Path | None, task: str, split: str) -> Path:
+    """Where the report goes by default: `CHECKPOINT/eval/TASK-SPLIT.json`."""
+    safe_split = split.replace("/", "_").replace(":", "-")
+    return (checkpoint or DEFAULT_CHECKPOINT) / "eval" / f"{task}-{safe_split}.json"
+
+
+def write_report(report: BenchmarkReport, path: Path) -> None:
+    """Write the report's JSON atomically (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.partial")
+    staging.write_text(json.dumps(report.to_json(), indent=1, allow_nan=False) + "\n")
+    os.replace(staging, path)
+
+
+def report_table(report: BenchmarkReport) -> Table:
+    """A row per system, a column per metric: mean ± 95 % interval over the replications."""
+    replications = len(next(iter(report.rows["Real"].values())).values)
+    table = Table(
+        title=f"vermo eval {report.task}: {report.protocol['clips']} clips of "
+        f"'{report.protocol['split']}', {replications} replication(s)",
+        title_justify="left",
+    )
+    table.add_column("system")
+    for metric in report.metrics:
+        table.add_column(metric, justify="right")
+    for system, row in report.rows.items():
+        cells = []
+        for metric in report.metrics:
+            summary = row[metric]
+            if math.isnan(summary.mean):
+                cells.append("-")
+            elif replications > 1:
+                cells.append(f"{summary.mean:.4f} ±{summary.interval:.4f}")
+            else:
+                cells.append(f"{summary.mean:.4f}")
+        table.add_row(system, *cells)
+    return table
+
+
+def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> Callable:
+    def command(
+        split: Annotated[
+            str, typer.Option(help="A split, a source (`aist`, `lafan1`) or a tag of the corpus.")
+        ] = "test",
+        checkpoint: Annotated[
+            Path | None,
+            typer.Option(help=f"Run or model directory (default: {DEFAULT_CHECKPOINT})."),
+        ] = None,
+        data: Annotated[
+            Path | None,
+            typer.Option(help="Token corpus (default: the one the checkpoint was trained on)."),
+        ] = None,
+        evaluator: Annotated[
+            Path | None,
+            typer.Option(
+                help="Text-motion evaluator directory (default: runs/evaluator-text-motion, or "
+                "runs/evaluator-text-motion-2 for two people)."
+            ),
+        ] = None,
+        gesture_evaluator: Annotated[
+            Path | None,
+            typer.Option(help="Gesture evaluator directory (default: runs/evaluator-gesture)."),
+        ] = None,
+        replications: Annotated[
+            int, typer.Option(min=1, help="Generate and score this many times (seeds seed+i).")
+        ] = 20,
+        limit: Annotated[
+            int | None, typer.Option(min=1, help="Use only the first N clips (quick runs).")
+        ] = None,
+        seed: Annotated[int, typer.Option(help="Seed of the first replication.")] = 0,
+        batch_size: Annotated[int, typer.Option(min=1, help="Replies sampled at once.")] = 16,
+        temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 1.0,
+        top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
+        decoder: Annotated[str, typer.Option(help="Motion decoder: flow or vqvae.")] = "flow",
+        flow_steps: Annotated[int | None, typer.Option(min=1)] = None,
+        multimodality_prompts: Annotated[
+            int, typer.Option(min=0, help="Prompts sampled several times for MultiModality.")
+        ] = 100,
+        multimodality_samples: Annotated[
+            int, typer.Option(min=0, help="Samples per MultiModality prompt.")
+        ] = 10,
+        json_path: Annotated[
+            Path | None,
+            typer.Option("--json", help="Report JSON (default: CHECKPOINT/eval/TASK-SPLIT.json)."),
+        ] = None,
+    ) -> None:
+        from vermo_cli.cli import console, error_console, user_errors
+        from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
+        from vermo_cli.evaluate.distributed import join_launched_run, world
+
+        with user_errors():
+            if decoder not in ("flow", "vqvae"):
+                raise BenchmarkError(f"--decoder must be flow or vqvae, not {decoder!r}")
+            request = BenchmarkRequest(
+                task=task_name,
+                split=split,
+                checkpoint=checkpoint,
+                data=data,
+                text_motion_evaluator=evaluator,
+                gesture_evaluator=gesture_evaluator,
+                replications=replications,
+                limit=limit,
+                seed=seed,
+                batch_size=batch_size,
+                temperature=temperature,
+                top_p=top_p,
+                decoder=decoder,  # type: ignore[arg-type]
+                flow_steps=flow_steps,
+                multimodality_prompts=multimodality_prompts,
+                multimodality_samples=multimodality_samples,
+            )
+            columns = (
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("replies"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
+            join_launched_run()
+            benchmark = Benchmark.prepare(request)
+            rank = world()[0]
+            with Progress(*columns, console=error_console, disable=rank != 0) as bar:
+                progress_task = bar.add_task(f"eval {task_name}", total=benchmark.total_replies)
+
+                def advance(done: int, total: int) -> None:
+                    bar.update(progress_task, completed=done, total=total)
+
+                report = benchmark.run(advance)
+            if rank != 0:
+                return
+            path = json_path or default_json_path(checkpoint, task_name, split)
+            write_report(report, path)
+            console.print(report_table(report))
+            for name, entry in report.protocol["evaluators"].items():
+                console.print(f"evaluator {name}: {entry.get('summary', entry['path'])}")
+            console.print(f"wrote {path} ({report.seconds:.0f} s)")
+
+    command.__doc__ = (
+        f"Benchmark {task_name} ({title[0].lower()}{title[1:]}): {', '.join(metrics)}. "
+        "Prints Real, baseline and model rows (mean ± 95 % interval) and writes the JSON."
+    )
+    return command
+
+
+@eval_app.command("fit-evaluator")
+def fit_evaluator_command(
+    data: Annotated[Path, typer.Option(help="Corpus from `vermo prepare` (its train split).")],
+    kind: Annotated[
+        str, typer.Option(help="text-motion (retrieval model) or gesture (autoencoder).")
+    ] = "text-motion",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Evaluator directory (default: where `vermo eval` looks: "
+            "runs/evaluator-text-motion, runs/evaluator-text-motion-2, runs/evaluator-gesture).",
+        ),
+    ] = None,
+    recipe: Annotated[
+        Path | None, typer.Option(help="recipes/evaluator-*.yaml (default: built-in settings).")
+    ] = None,
+    headcount: Annotated[
+        int | None, typer.Option(min=1, max=2, help="text-motion: clips of 1 or 2 people.")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Override the recipe's steps.")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=2)] = None,
+    learning_rate: Annotated[float | None, typer.Option(min=0.0)] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing evaluator.")] = False,
+) -> None:
+    """Train an evaluator model on a corpus: the TMR-style text-motion retrieval model (for
+    R-precision, FID, MM-Dist, Diversity, MultiModality) or the gesture autoencoder (for FGD).
+    Example: `vermo eval fit-evaluator --data corpus/synthetic --kind text-motion`.
+    """
+    from vermo_cli.cli import console, error_console, user_errors
+    from vermo_cli.evaluate.evaluator_set import DEFAULT_GESTURE, DEFAULT_TEXT_MOTION
+    from vermo_cli.evaluators.evaluator import load_evaluator
+    from vermo_cli.evaluators.fit import fit_evaluator
+    from vermo_cli.evaluators.store import EvaluatorError
+
+    with user_errors():
+        if kind not in ("text-motion", "gesture"):
+            raise EvaluatorError(f"--kind must be text-motion or gesture, not {kind!r}")
+        if output is None:
+            output = DEFAULT_GESTURE if kind == "gesture" else DEFAULT_TEXT_MOTION[headcount or 1]
+        columns = (
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps · loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        # The bar appears with the first training step, so a mistake found while reading the
+        # corpus is printed alone.
+        bar = Progress(*columns, console=error_console)
+        progress_task = bar.add_task(f"{kind} evaluator", total=None, loss=float("nan"))
+
+        def advance(step: int, total: int, values: dict[str, float]) -> None:
+            if not bar.live.is_started:
+                bar.start()
+            bar.update(progress_task, completed=step, total=total, loss=values["loss"])
+
+        try:
+            written = fit_evaluator(
+                data,
+                kind,  # type: ignore[arg-type]
+                output,
+                recipe=recipe,
+                steps=steps,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                seed=seed,
+                headcount=headcount,
+                progress=advance,
+                overwrite=overwrite,
+            )
+        finally:
+            bar.stop()
+        evaluator = load_evaluator(written)
+        validation = evaluator.info.get("validation", {})
+        scores = ", ".join(
+            f"{name} {value:.3f}" for name, value in validation.items() if isinstance(value, float)
+        )
+        console.print(f"wrote {written}: {evaluator.summary}")
+        if scores:
+            console.print(f"validation: {scores}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `vermo eval` (a command per installed benchmark task) to `app`."""
+    for task in load_tasks().values():
+        if task.benchmark and task.metrics:
+            eval_app.command(task.name)(_benchmark_command(task.name, task.title, task.metrics))
+    app.add_typer(eval_app, name="eval")
