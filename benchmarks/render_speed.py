@@ -1,11 +1,16 @@
 """Benchmark: `vermo render` speed for a one-person and a two-person motion.
 
     .venv/bin/python benchmarks/render_speed.py --size 512 --seconds 10
+    .venv/bin/python benchmarks/render_speed.py --size 512 --seconds 10 --body mannequin
+    .venv/bin/python benchmarks/render_speed.py --size 512 --seconds 10 --body smplh \
+        --body-model ~/body_models
 
 Each motion is a synthetic clip played forwards and backwards until it lasts `--seconds` at
 30 fps. Prints one table: per motion, frames, the rendering speed alone (frames/s) and the whole
-`vermo render --video` run including H.264 encoding (frames/s of wall time), with the OpenGL
-platform used (EGL or OSMesa; set PYOPENGL_PLATFORM=osmesa to measure OSMesa).
+`vermo render --video` run including H.264 encoding (frames/s of wall time; for smplh this
+includes fitting the bodies, whose time and mean joint error get their own columns), with the
+body drawn and the OpenGL platform used (EGL or OSMesa; set PYOPENGL_PLATFORM=osmesa to measure
+OSMesa).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from rich.table import Table
 from vermo_plugins.sources.synthetic.source import make_clip
 
 from vermo_cli.motion.npz import save_motion_npz
+from vermo_cli.render.bodies import BodyKind
 from vermo_cli.render.job import RenderRequest, run_render
 from vermo_cli.render.platform import choose_gl_platform
 
@@ -43,15 +49,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="512", help="frame size, e.g. 512 or 640x480")
     parser.add_argument("--seconds", type=float, default=10.0, help="motion length")
+    parser.add_argument(
+        "--body", default=BodyKind.skeleton.value, choices=[kind.value for kind in BodyKind]
+    )
+    parser.add_argument("--body-model", type=Path, help="SMPL-H model folder, for --body smplh")
     args = parser.parse_args()
     frames = round(args.seconds * FPS)
     platform = choose_gl_platform()
+    fitted = args.body == BodyKind.smplh.value
 
     table = Table(
-        title=f"vermo render at {args.size} px, {args.seconds:g} s motions "
+        title=f"vermo render --body {args.body} at {args.size} px, {args.seconds:g} s motions "
         f"({platform}, {os.cpu_count()} CPUs)"
     )
-    for column in ("motion", "frames", "render frames/s", "mp4 end to end frames/s"):
+    columns = ["motion", "frames", "render frames/s", "mp4 end to end frames/s"]
+    if fitted:
+        columns += ["fit seconds", "fit error mm"]
+    for column in columns:
         table.add_column(column, justify="left" if column == "motion" else "right")
     with tempfile.TemporaryDirectory() as directory:
         for name, index in MOTIONS.items():
@@ -59,11 +73,16 @@ def main() -> None:
             source = Path(directory) / f"motion{index}.npz"
             save_motion_npz(source, joints, mask, fps=FPS)
             began = time.perf_counter()
-            report = run_render(RenderRequest(source=source, size=args.size))
-            wall = time.perf_counter() - began
-            table.add_row(
-                name, str(report.frames), f"{report.render_fps:.1f}", f"{report.frames / wall:.1f}"
+            request = RenderRequest(
+                source=source, size=args.size, body=args.body, body_model=args.body_model
             )
+            report = run_render(request)
+            wall = time.perf_counter() - began
+            row = [name, str(report.frames), f"{report.render_fps:.1f}"]
+            row.append(f"{report.frames / wall:.1f}")
+            if fitted:
+                row += [f"{report.fit_seconds:.1f}", f"{report.fit_error_mm:.1f}"]
+            table.add_row(*row)
     Console().print(table)
 
 

@@ -12,13 +12,21 @@ import pytest
 import soundfile
 import typer
 from PIL import Image
+from test_smpl_source import _write_synthetic_model
 from typer.testing import CliRunner
 from vermo_plugins.sources.synthetic.source import make_clip
 
 from vermo_cli.errors import VermoError
 from vermo_cli.motion.npz import save_motion_npz
 from vermo_cli.motion.resample import resampled_frame_count
-from vermo_cli.motion.skeleton import body_only_mask
+from vermo_cli.motion.skeleton import (
+    JOINT_INDEX,
+    JOINT_NAMES,
+    PARENTS,
+    REST_OFFSETS,
+    body_only_mask,
+    full_mask,
+)
 from vermo_cli.render import platform
 from vermo_cli.render.command import register
 from vermo_cli.render.job import output_stem
@@ -112,6 +120,56 @@ def tone(path: Path, seconds: float, rate: int = 16000) -> Path:
     times = np.arange(round(seconds * rate)) / rate
     soundfile.write(str(path), 0.3 * np.sin(2 * np.pi * 440 * times), rate)
     return path
+
+
+@pytest.fixture(scope="module")
+def smplh_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `--body-model` folder holding a synthetic SMPL-H model (never a licensed one): its
+    vertices sit on vermo's rest joints, with small random shape directions."""
+    directory = tmp_path_factory.mktemp("smplh")
+    _write_synthetic_model(directory / "smplh" / "SMPLH_NEUTRAL.pkl", "smplh")
+    return directory
+
+
+def rest_motion(frames: int = 1) -> np.ndarray:
+    """vermo's rest skeleton (T-pose, facing +z) standing still: `[1, frames, 52, 3]` metres."""
+    joints = np.zeros_like(REST_OFFSETS)
+    for joint, parent in enumerate(PARENTS):
+        joints[joint] = REST_OFFSETS[joint] + (joints[parent] if parent >= 0 else 0.0)
+    return np.repeat(joints[None, None], frames, axis=1)
+
+
+def posed_by_model(model, frames: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Joints `[1, frames, 52, 3]` of `model` moving smoothly through random poses, and the
+    body pose `[frames, 21, 3]` it was given: knees bend about x and elbows about y (hinges),
+    other joints turn up to about 0.3 rad, hands too, with a random shape."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    times = np.linspace(0.0, 1.0, frames)[:, None]
+
+    def wander(size: int, scale: float) -> np.ndarray:
+        start, end = rng.normal(0.0, scale, (2, size))
+        return start + times * (end - start)
+
+    body = wander(63, 0.3).reshape(frames, 21, 3)
+    for knee in ("left_knee", "right_knee"):
+        body[:, JOINT_INDEX[knee] - 1] = np.outer(wander(1, 0.2)[:, 0] + 1.0, [1.0, 0.0, 0.0])
+    for elbow, sign in (("left_elbow", -1.0), ("right_elbow", 1.0)):
+        bend = wander(1, 0.2)[:, 0] + 1.0
+        body[:, JOINT_INDEX[elbow] - 1] = np.outer(bend, [0.0, sign, 0.0])
+    inputs = {
+        "global_orient": wander(3, 1.0),
+        "body_pose": body.reshape(frames, 63),
+        "left_hand_pose": wander(45, 0.3),
+        "right_hand_pose": wander(45, 0.3),
+        "transl": wander(3, 1.0),
+        "betas": np.broadcast_to(rng.normal(0.0, 1.0, 10), (frames, 10)),
+    }
+    tensors = {name: torch.tensor(value, dtype=torch.float32) for name, value in inputs.items()}
+    with torch.no_grad():
+        joints = model(**tensors).joints[:, : len(JOINT_NAMES)].numpy()
+    return joints[None], body
 
 
 @pytest.fixture(scope="module")
@@ -295,3 +353,144 @@ def test_sheet_alone(tmp_path: Path) -> None:
         assert sheet.size == (4 * 101, 2 * 64)
         tile = np.asarray(sheet.convert("RGB"))[:64, :101]
         assert_drawn(tile, (BLUE, ORANGE))
+
+
+def test_smplh_joints_are_vermos_joint_set() -> None:
+    from smplx.joint_names import SMPLH_JOINT_NAMES
+
+    assert tuple(SMPLH_JOINT_NAMES[: len(JOINT_NAMES)]) == JOINT_NAMES
+
+
+def test_mannequin_is_carried_rigidly_by_the_bones() -> None:
+    from scipy.spatial.transform import Rotation
+
+    from vermo_cli.render.mannequin import Mannequin
+
+    clip = make_clip(0, 2)
+    person = clip.joints[1].astype(np.float64)
+    turn = Rotation.from_euler("yx", [70.0, 20.0], degrees=True).as_matrix()
+    shift = np.array([1.0, 0.5, -2.0])
+    mannequin = Mannequin(person, clip.joint_mask)
+    moved = Mannequin(person @ turn.T + shift, clip.joint_mask)
+    for frame in (0, 40):
+        vertices, normals = mannequin.surface(frame)
+        moved_vertices, moved_normals = moved.surface(frame)
+        np.testing.assert_allclose(moved_vertices, vertices @ turn.T + shift, atol=1e-6)
+        np.testing.assert_allclose(moved_normals, normals @ turn.T, atol=1e-6)
+        np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1.0, atol=1e-6)
+        distance = np.linalg.norm(vertices[:, None] - person[frame][None], axis=-1).min(axis=1)
+        assert distance.max() < 0.25  # every piece hugs the skeleton
+    assert len(Mannequin(person, body_only_mask()).faces) < len(mannequin.faces)  # mittens
+
+
+def test_mannequin_faces_the_way_the_person_does() -> None:
+    from vermo_cli.render.mannequin import Mannequin
+
+    rest = rest_motion()[0]  # faces +z, left on +x
+    vertices, _ = Mannequin(rest, body_only_mask()).surface(0)
+    chest = vertices[np.abs(vertices[:, 1] - rest[0, JOINT_INDEX["spine3"], 1]) < 0.02]
+    assert np.ptp(chest[:, 0]) > 1.3 * np.ptp(chest[:, 2])  # wide across, shallow front to back
+    feet = vertices[vertices[:, 1] < rest[0, JOINT_INDEX["left_ankle"], 1]]
+    assert feet[:, 2].max() > rest[0, JOINT_INDEX["left_foot"], 2] + 0.03  # toes point forward
+    assert feet[:, 1].min() < rest[0, JOINT_INDEX["left_foot"], 1] - 0.02  # soles below the joints
+
+
+def test_smplh_forward_kinematics_matches_the_model(smplh_model_dir: Path) -> None:
+    import torch
+    from smplx.lbs import batch_rodrigues
+
+    from vermo_cli.render.smplh import forward_kinematics, load_smplh_model
+
+    model = load_smplh_model(smplh_model_dir)
+    rng = np.random.default_rng(1)
+    pose = torch.tensor(rng.normal(0.0, 0.5, (4, 52, 3)), dtype=torch.float32)
+    betas = torch.tensor(rng.normal(0.0, 1.0, (4, 10)), dtype=torch.float32)
+    expected = model(
+        betas=betas,
+        global_orient=pose[:, 0],
+        body_pose=pose[:, 1:22].reshape(4, -1),
+        left_hand_pose=pose[:, 22:37].reshape(4, -1),
+        right_hand_pose=pose[:, 37:].reshape(4, -1),
+    ).joints[:, :52]
+    rotations = batch_rodrigues((pose + model.pose_mean.reshape(52, 3)).reshape(-1, 3))
+    shaped = model.J_regressor @ (
+        model.v_template + torch.einsum("vkb,nb->nvk", model.shapedirs, betas)
+    )
+    posed = forward_kinematics(rotations.reshape(4, 52, 3, 3), shaped)
+    torch.testing.assert_close(posed, expected, atol=1e-5, rtol=0.0)
+
+
+@pytest.mark.slow
+def test_smplh_fit_recovers_a_motion_of_the_model(smplh_model_dir: Path) -> None:
+    from vermo_cli.render.smplh import fit_smplh, load_smplh_model
+
+    model = load_smplh_model(smplh_model_dir)
+    joints, body_pose = posed_by_model(model, frames=24)
+    fit = fit_smplh(model, joints, full_mask())
+    assert fit.mean_error_mm < 20.0
+    assert fit.poses.shape == (1, 24, 52, 3) and fit.translation.shape == (1, 24, 3)
+    surface = fit.surfaces()[0]
+    vertices, normals = surface.surface(23)
+    assert vertices.shape == normals.shape == (6890, 3)
+    # The fitted mesh's own joints (through smplx, not the fit's kinematics) are on the motion's.
+    regressed = (model.J_regressor.numpy() @ fit.vertices(0, slice(0, 24)))[:, :52]
+    assert np.linalg.norm(regressed - joints[0], axis=-1).mean() < 0.02
+    # Knees and elbows bend about their hinge, as the motion was made: the thigh's and upper
+    # arm's twist is recovered from the bend.
+    for joint in ("left_knee", "right_knee", "left_elbow", "right_elbow"):
+        index = JOINT_INDEX[joint]
+        np.testing.assert_allclose(fit.poses[0, :, index], body_pose[:, index - 1], atol=0.1)
+    body_only = fit_smplh(model, joints, body_only_mask())
+    assert body_only.mean_error_mm < 20.0
+    assert np.all(body_only.poses[0, :, 22:] == 0.0)  # hands stay at the model's mean pose
+
+
+def test_body_options_are_one_line_errors(tmp_path: Path, smplh_model_dir: Path) -> None:
+    motion = two_people_npz(tmp_path / "pair.npz")
+    message = one_line_error(motion, "--sheet", "--body", "smplh")
+    assert "--body-model DIR" in message and "SMPLH_NEUTRAL.pkl" in message
+    (tmp_path / "empty").mkdir()
+    message = one_line_error(
+        motion, "--sheet", "--body", "smplh", "--body-model", tmp_path / "empty"
+    )
+    assert "no SMPL-H model" in message
+    message = one_line_error(motion, "--sheet", "--body-model", smplh_model_dir)
+    assert "--body-model is for --body smplh only" in message
+    no_collar = body_only_mask()
+    no_collar[JOINT_INDEX["left_collar"]] = False
+    partial = tmp_path / "partial.npz"
+    save_motion_npz(partial, rest_motion(3), no_collar)
+    message = one_line_error(partial, "--sheet", "--body", "mannequin")
+    assert "needs all 22 body joints" in message and "left_collar" in message
+    assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.slow
+def test_mannequins_of_two_people(tmp_path: Path) -> None:
+    motion = two_people_npz(tmp_path / "pair.npz")
+    arguments = ["--sheet", "--sheet-frames", "4", "--size", "128", "--body", "mannequin"]
+    render(motion, *arguments)
+    with Image.open(tmp_path / "pair.png") as sheet:
+        assert sheet.size == (4 * 128, 128)
+        for column in range(4):
+            assert_drawn(
+                np.asarray(sheet.convert("RGB"))[:, 128 * column : 128 * (column + 1)],
+                (BLUE, ORANGE),
+            )
+
+
+@pytest.mark.slow
+def test_smplh_bodies_fitted_and_drawn(tmp_path: Path, smplh_model_dir: Path) -> None:
+    from vermo_cli.render.smplh import load_smplh_model
+
+    joints, _ = posed_by_model(load_smplh_model(smplh_model_dir), frames=20, seed=2)
+    motion = tmp_path / "posed.npz"
+    save_motion_npz(motion, joints, full_mask())
+    arguments = ["--video", "--sheet", "--sheet-frames", "2", "--size", "96"]
+    output = render(motion, *arguments, "--body", "smplh", "--body-model", smplh_model_dir)
+    assert "fitted SMPL-H to 1 person" in output
+    error = float(output.split("mean joint error ")[1].split(" mm")[0])
+    assert error < 20.0
+    assert video_frames(tmp_path / "posed.mp4")[0].shape == (96, 96, 3)
+    with Image.open(tmp_path / "posed.png") as sheet:
+        assert_drawn(np.asarray(sheet.convert("RGB"))[:, :96], (BLUE,))

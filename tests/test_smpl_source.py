@@ -164,3 +164,12 @@ def test_discover_rejects_missing_and_empty_paths(tmp_path: Path) -> None:
         source.discover([tmp_path / "absent"])
     with pytest.raises(SourceError, match="no SMPL parameter files"):
         source.discover([tmp_path])
+
+
+def test_model_files_are_found_in_any_case(tmp_path: Path) -> None:
+    from vermo_plugins.sources.body_model import model_file
+
+    (tmp_path / "smplh").mkdir()
+    (tmp_path / "smplh" / "SMPLH_female.pkl").write_bytes(b"")
+    assert model_file(tmp_path, "smplh", "female") == tmp_path / "smplh" / "SMPLH_female.pkl"
+    assert model_file(tmp_path, "smplh", "male") is None

@@ -61,10 +61,12 @@ def model_file(directory: Path, model_type: ModelType, gender: str) -> Path | No
     extra = ["NEUTRAL_2020"] if model_type == "smplx" else []
     genders = dict.fromkeys([gender.upper(), "NEUTRAL", *extra])
     for folder in (directory / model_type, directory):
+        # MANO ships SMPLH_female.pkl, other releases SMPLH_FEMALE.pkl: match names in any case.
+        files = {path.name.lower(): path for path in folder.iterdir()} if folder.is_dir() else {}
         for gender_name in genders:
             for extension in _EXTENSIONS[model_type]:
-                candidate = folder / f"{prefix}_{gender_name}.{extension}"
-                if candidate.is_file():
+                candidate = files.get(f"{prefix}_{gender_name}.{extension}".lower())
+                if candidate is not None and candidate.is_file():
                     return candidate
     return None
 

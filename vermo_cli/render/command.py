@@ -15,6 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from vermo_cli.render.bodies import BodyKind
+
 
 class _RichFrameProgress:
     """A progress bar over rendered frames."""
@@ -87,11 +89,27 @@ def render(
             "instead of framing the whole motion at once.",
         ),
     ] = False,
+    body: Annotated[
+        BodyKind,
+        typer.Option(
+            help="How people are drawn: skeleton (spheres and capsules on the joints), mannequin "
+            "(a wooden-mannequin mesh vermo builds) or smplh (an SMPL-H mesh fitted to the "
+            "joints; needs --body-model)."
+        ),
+    ] = BodyKind.skeleton,
+    body_model: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with your licensed SMPL-H model files (smplh/SMPLH_NEUTRAL.pkl or "
+            ".npz, or _MALE / _FEMALE), for --body smplh."
+        ),
+    ] = None,
 ) -> None:
     """Render a motion offscreen (no display needed): an mp4 with the audio muxed in, and/or a
-    PNG contact sheet. People are drawn as spheres and capsules on the 52-joint skeleton, one
-    colour per person, on a checker floor, seen by a camera that frames the whole motion (or
-    follows the people with --follow).
+    PNG contact sheet. People are drawn as spheres and capsules on the 52-joint skeleton (or as
+    mannequins, or SMPL-H meshes fitted to the joints, with --body), one colour per person, on a
+    checker floor, seen by a camera that frames the whole motion (or follows the people with
+    --follow).
     Example: `vermo render out.npz --video`.
     """
     from vermo_cli.cli import console, error_console, user_errors
@@ -110,6 +128,8 @@ def render(
             joint_map=joint_map,
             sheet_frames=sheet_frames,
             follow=follow,
+            body=body.value,
+            body_model=body_model,
         )
         columns = (
             TextColumn("[bold]{task.description}"),
@@ -123,6 +143,11 @@ def render(
         with Progress(*columns, console=error_console) as bar:
             report = run_render(request, _RichFrameProgress(bar))
         people = f"{report.agents} {'person' if report.agents == 1 else 'people'}"
+        if report.fit_error_mm is not None:
+            console.print(
+                f"fitted SMPL-H to {people} in {report.fit_seconds:.1f} s: mean joint error "
+                f"{report.fit_error_mm:.1f} mm"
+            )
         if report.video is not None:
             sound = "with audio" if report.audio else "no audio"
             console.print(

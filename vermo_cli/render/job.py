@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.render.bodies import BodyKind, body_kind, check_body_options, person_bodies
 from vermo_cli.render.platform import choose_gl_platform
 from vermo_cli.render.sheet import sheet_frames, write_sheet
 from vermo_cli.render.sources import RenderMotion, load_audio_clip, load_render_motion
@@ -42,7 +43,9 @@ class RenderRequest:
     source's stem. `size`: `512` or `640x480` pixels. `fps`: frames per second of the output
     (None: the motion's). `audio`: an audio file to use instead of the motion's own.
     `sheet_frames`: tiles on the contact sheet. `follow`: the camera follows the people slowly
-    instead of framing the whole motion at once."""
+    instead of framing the whole motion at once. `body`: how people are drawn (a `BodyKind`
+    value: skeleton, mannequin or smplh); `body_model`: the folder with the SMPL-H model files
+    (for smplh only)."""
 
     source: Path
     clip: str | None = None
@@ -55,6 +58,8 @@ class RenderRequest:
     joint_map: Path | None = None
     sheet_frames: int = 8
     follow: bool = False
+    body: str = BodyKind.skeleton.value
+    body_model: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,9 @@ class RenderReport:
     height) `sheet_size` in pixels, `agents` people,
     `frames` of the motion at `fps` (all in the video), `seconds` it lasts, `audio` whether a
     track was muxed,
-    `render_fps` frames rendered per second of rendering (encoding excluded)."""
+    `render_fps` frames rendered per second of rendering (encoding excluded), and for SMPL-H
+    `fit_error_mm`, the mean distance (millimetres) of the fitted bodies' joints from the
+    motion's, with `fit_seconds` the time the fit took."""
 
     video: Path | None
     sheet: Path | None
@@ -74,6 +81,8 @@ class RenderReport:
     seconds: float
     audio: bool
     render_fps: float
+    fit_error_mm: float | None = None
+    fit_seconds: float | None = None
 
 
 def output_stem(output: Path | None, default: Path) -> Path:
@@ -101,6 +110,7 @@ def requested_motion(request: RenderRequest) -> RenderMotion:
         raise VermoError("--sheet-frames must be at least 1")
     if request.fps is not None and request.fps <= 0:
         raise VermoError(f"--fps must be positive, got {request.fps}")
+    check_body_options(body_kind(request.body), request.body_model)
     motion = load_render_motion(request.source, request.clip, request.joint_map)
     motion = motion.at_fps(request.fps)
     if request.audio is not None:
@@ -126,7 +136,9 @@ def run_render(request: RenderRequest, progress: FrameProgress | None = None) ->
     sheet_size = None
     audio_track = None
     follow = FOLLOW_SECONDS * motion.fps if request.follow else None
-    with MotionScene(motion.joints, motion.joint_mask, size, follow) as scene:
+    kind = body_kind(request.body)
+    bodies = person_bodies(kind, request.body_model, motion.joints, motion.joint_mask)
+    with MotionScene(motion.joints, motion.joint_mask, size, follow, bodies.surfaces) as scene:
         if progress is not None:
             progress.start(len(wanted))
         loop = _FrameLoop(scene, set(tiles.tolist()), progress)
@@ -151,6 +163,8 @@ def run_render(request: RenderRequest, progress: FrameProgress | None = None) ->
         seconds=frames / motion.fps,
         audio=audio_track is not None,
         render_fps=len(wanted) / max(loop.seconds, 1e-9),
+        fit_error_mm=bodies.fit_error_mm,
+        fit_seconds=bodies.fit_seconds,
     )
 
 

@@ -1,18 +1,22 @@
-"""The 3D scene of a motion: sphere-and-capsule people, a checker floor, a shadow-casting light and
-a camera that frames the whole motion; renders one frame at a time offscreen (pyrender).
+"""The 3D scene of a motion: sphere-and-capsule people (or mesh bodies), a checker floor, a
+shadow-casting light and a camera that frames the whole motion; renders one frame at a time
+offscreen (pyrender).
 
 Coordinates are the motion's: metres, right-handed, y up. Each person's spheres and bone tubes
-are a few instanced meshes built once; a frame only rewrites their instance poses.
+are a few instanced meshes built once; a frame only rewrites their instance poses. A mesh body
+(mannequin, SMPL-H) is one mesh per person whose vertex buffer a frame rewrites in place.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.render.bodies import PersonSurface
 from vermo_cli.render.platform import choose_gl_platform
 
 # PyOpenGL picks its platform once, on first import, so the choice must come before pyrender.
@@ -52,6 +56,24 @@ LIGHT_AZIMUTH = np.radians(-40.0)
 LIGHT_ELEVATION = np.radians(60.0)
 FRAMING_MARGIN = 1.08
 UP = np.array([0.0, 1.0, 0.0])
+# Frames of a mesh body sampled to measure how far its surface reaches beyond its joints.
+REACH_SAMPLE_FRAMES = 16
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far (metres) the drawn bodies reach beyond their joints: `below` and `above` `[3]`,
+    past the low and the high corner of the joints' bounding box along x, y and z. The floor
+    lies `below[1]` under the lowest joint."""
+
+    below: np.ndarray
+    above: np.ndarray
+
+
+# Spheres and tubes: the head sphere is the largest; the feet end in joint spheres.
+SKELETON_REACH = Reach(
+    below=np.array([HEAD_RADIUS, JOINT_RADIUS, HEAD_RADIUS]), above=np.full(3, HEAD_RADIUS)
+)
 
 
 @dataclass(frozen=True)
@@ -131,21 +153,26 @@ def fit_distance(
 
 
 def frame_motion(
-    joints: np.ndarray, joint_mask: np.ndarray, aspect: float, follow_frames: float | None = None
+    joints: np.ndarray,
+    joint_mask: np.ndarray,
+    aspect: float,
+    follow_frames: float | None = None,
+    reach: Reach = SKELETON_REACH,
 ) -> Framing:
     """A camera that keeps every valid joint of every person in view, and the floor and light.
 
     `joints`: `[agents, frames, 52, 3]` metres; `joint_mask`: `[52]` bool; `aspect`: width over
-    height. The camera looks from a 3/4 elevated view. Fixed (`follow_frames` None), it aims at
-    the centre of the whole motion's bounding box and stands as close as that box allows. With
-    `follow_frames` (a Gaussian's standard deviation in frames) it aims at the smoothed centre
-    of each frame's box instead, at one distance that fits every frame's box. The floor lies
-    under the lowest joint.
+    height; `reach`: how far the bodies drawn reach beyond the joints. The camera looks from a
+    3/4 elevated view. Fixed (`follow_frames` None), it aims at the centre of the whole motion's
+    bounding box and stands as close as that box allows. With `follow_frames` (a Gaussian's
+    standard deviation in frames) it aims at the smoothed centre of each frame's box instead,
+    at one distance that fits every frame's box. The floor lies `reach.below[1]` under the
+    lowest joint.
     """
     points = joints[:, :, joint_mask].astype(np.float64)  # [agents, frames, valid, 3]
-    floor_height = float(points[..., 1].min()) - JOINT_RADIUS
-    frame_low = points.min(axis=(0, 2)) - HEAD_RADIUS  # [frames, 3]
-    frame_high = points.max(axis=(0, 2)) + HEAD_RADIUS
+    floor_height = float(points[..., 1].min() - reach.below[1])
+    frame_low = points.min(axis=(0, 2)) - reach.below  # [frames, 3]
+    frame_high = points.max(axis=(0, 2)) + reach.above
     frame_low[:, 1] = floor_height
     low, high = frame_low.min(axis=0), frame_high.max(axis=0)
     centre = (low + high) / 2
@@ -275,6 +302,69 @@ class MovingInstances(pyrender.Primitive):
             self._pending = None
 
 
+class DeformingSurface(pyrender.Primitive):
+    """A pyrender triangle mesh whose vertex positions and normals change between frames.
+
+    pyrender uploads the vertices once, when a primitive enters the GL context. `reshape` keeps
+    that buffer and rewrites it in place on the next draw, so a frame never rebuilds the mesh
+    (nor its GL objects); the faces and the vertex count stay as at construction.
+    """
+
+    def __init__(
+        self,
+        faces: np.ndarray,
+        positions: np.ndarray,
+        normals: np.ndarray,
+        material: pyrender.Material,
+    ) -> None:
+        super().__init__(positions=positions, normals=normals, indices=faces, material=material)
+        self._vertex_buffer: int | None = None
+        self._pending: np.ndarray | None = None
+
+    def reshape(self, positions: np.ndarray, normals: np.ndarray) -> None:
+        """New vertex `positions` and unit `normals` `[vertices, 3]` for the next draw."""
+        # pyrender interleaves each vertex's position and normal in one buffer.
+        self._pending = np.ascontiguousarray(
+            np.concatenate([positions, normals], axis=1), dtype=np.float32
+        )
+
+    def _add_to_context(self) -> None:
+        super()._add_to_context()
+        # pyrender generates the vertex buffer first among this primitive's buffers.
+        self._vertex_buffer = int(self._buffers[0])
+
+    def _remove_from_context(self) -> None:
+        super()._remove_from_context()
+        self._vertex_buffer = None
+
+    def _bind(self) -> None:
+        super()._bind()
+        if self._pending is not None and self._vertex_buffer is not None:
+            GL.glBindBuffer(GL.GL_ARRAY_BUFFER, self._vertex_buffer)
+            GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, self._pending.nbytes, self._pending)
+            self._pending = None
+
+
+def surface_reach(
+    surfaces: Sequence[PersonSurface], joints: np.ndarray, joint_mask: np.ndarray
+) -> Reach:
+    """How far the mesh `surfaces` (one per person) reach beyond the valid joints of `joints`
+    `[agents, frames, 52, 3]` (metres), measured on a few frames spread over the motion (and the
+    frame with each person's lowest joint, so no foot sinks into the floor)."""
+    frames = joints.shape[1]
+    below = np.zeros(3)
+    above = np.zeros(3)
+    for agent, surface in enumerate(surfaces):
+        points = joints[agent][:, joint_mask]  # [frames, valid, 3]
+        lowest = int(np.argmin(points[..., 1].min(axis=1)))
+        samples = np.linspace(0, frames - 1, min(frames, REACH_SAMPLE_FRAMES)).round()
+        for frame in {lowest, *samples.astype(int).tolist()}:
+            vertices = surface.surface(frame)[0]
+            below = np.maximum(below, points[frame].min(axis=0) - vertices.min(axis=0))
+            above = np.maximum(above, vertices.max(axis=0) - points[frame].max(axis=0))
+    return Reach(below=below, above=above)
+
+
 def _material(colour: tuple[float, float, float]) -> pyrender.MetallicRoughnessMaterial:
     """A matte material of sRGB `colour` (pyrender shades in linear light)."""
     linear = np.power(np.asarray(colour), 2.2)
@@ -381,8 +471,9 @@ class MotionScene:
 
     `joints`: `[agents, frames, 52, 3]` metres, y up; `joint_mask`: `[52]` bool (invalid joints,
     e.g. absent hands, are not drawn); `size`: (width, height) pixels; `follow_frames`: None for
-    a fixed camera, else how slowly it follows the people (see `frame_motion`). Use as a
-    context manager (or call `close`) to free the GL context.
+    a fixed camera, else how slowly it follows the people (see `frame_motion`); `surfaces`: a
+    mesh body per person to draw instead of the skeleton (None: the skeleton). Use as a context
+    manager (or call `close`) to free the GL context.
     """
 
     def __init__(
@@ -391,25 +482,36 @@ class MotionScene:
         joint_mask: np.ndarray,
         size: tuple[int, int],
         follow_frames: float | None = None,
+        surfaces: Sequence[PersonSurface] | None = None,
     ) -> None:
         self.joints = np.asarray(joints, dtype=np.float64)
         mask = np.asarray(joint_mask, dtype=bool)
         if not mask.any():
             raise VermoError("the motion has no valid joints to draw")
-        self.parts = body_parts(mask)
+        self.parts = body_parts(mask) if surfaces is None else []
+        self.surfaces = surfaces
         width, height = size
-        self.framing = frame_motion(self.joints, mask, width / height, follow_frames)
+        reach = SKELETON_REACH if surfaces is None else surface_reach(surfaces, self.joints, mask)
+        self.framing = frame_motion(self.joints, mask, width / height, follow_frames, reach)
         self.scene = pyrender.Scene(bg_color=(*BACKGROUND, 1.0), ambient_light=(0.35,) * 3)
         self.scene.add(pyrender.Mesh([floor_primitive(self.framing)]))
         self.people: list[list[MovingInstances]] = []
+        self.meshes: list[DeformingSurface] = []
         for agent in range(self.joints.shape[0]):
             material = _material(AGENT_COLOURS[agent % len(AGENT_COLOURS)])
-            first = self.joints[agent, 0]
-            primitives = [
-                MovingInstances(mesh, material, group.poses(first)) for mesh, group in self.parts
-            ]
-            self.scene.add(pyrender.Mesh(primitives))
-            self.people.append(primitives)
+            if surfaces is None:
+                first = self.joints[agent, 0]
+                primitives = [
+                    MovingInstances(mesh, material, group.poses(first))
+                    for mesh, group in self.parts
+                ]
+                self.scene.add(pyrender.Mesh(primitives))
+                self.people.append(primitives)
+            else:
+                surface = surfaces[agent]
+                mesh = DeformingSurface(surface.faces, *surface.surface(0), material)
+                self.scene.add(pyrender.Mesh([mesh]))
+                self.meshes.append(mesh)
         camera = pyrender.PerspectiveCamera(
             yfov=FIELD_OF_VIEW, aspectRatio=width / height, znear=0.05, zfar=self.framing.far
         )
@@ -424,6 +526,8 @@ class MotionScene:
             positions = self.joints[agent, frame]
             for primitive, (_, group) in zip(primitives, self.parts, strict=True):
                 primitive.move(group.poses(positions))
+        for surface, mesh in zip(self.surfaces or (), self.meshes, strict=True):
+            mesh.reshape(*surface.surface(frame))
         self.scene.set_pose(self.camera, self.framing.camera_poses[frame])
         colour, _ = self.renderer.render(self.scene, flags=pyrender.RenderFlags.SHADOWS_DIRECTIONAL)
         return np.ascontiguousarray(colour[..., :3])
