@@ -24,7 +24,7 @@ def setup_commands() -> list[str]:
 def test_setup_section_has_exactly_two_commands() -> None:
     commands = setup_commands()
     assert len(commands) == 2 and all("\n" not in c for c in commands)
-    assert "vermo prepare synthetic" in commands[0]
+    assert commands[0].endswith("vermo quickstart")
     assert "pytest" in commands[1]
 
 

@@ -51,19 +51,19 @@ def write_report(report: BenchmarkReport, path: Path) -> None:
 
 
 def report_table(report: BenchmarkReport) -> Table:
-    """A row per system, a column per metric: mean ± 95 % interval over the replications."""
+    """A row per metric, a column per system: mean ± 95 % interval over the replications."""
     replications = len(next(iter(report.rows["Real"].values())).values)
     table = Table(
         title=f"vermo eval {report.task}: {report.protocol['clips']} clips of "
         f"'{report.protocol['split']}', {replications} replication(s)",
         title_justify="left",
     )
-    table.add_column("system")
+    table.add_column("metric")
+    for system in report.rows:
+        table.add_column(system, justify="right")
     for metric in report.metrics:
-        table.add_column(metric, justify="right")
-    for system, row in report.rows.items():
         cells = []
-        for metric in report.metrics:
+        for row in report.rows.values():
             summary = row[metric]
             if math.isnan(summary.mean):
                 cells.append("-")
@@ -71,7 +71,7 @@ def report_table(report: BenchmarkReport) -> Table:
                 cells.append(f"{summary.mean:.4f} ±{summary.interval:.4f}")
             else:
                 cells.append(f"{summary.mean:.4f}")
-        table.add_row(system, *cells)
+        table.add_row(metric, *cells)
     return table
 
 

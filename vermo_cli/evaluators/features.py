@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vermo_cli.motion.skeleton import JOINT_INDEX, NUM_BODY_JOINTS
+from vermo_cli.motion.skeleton import JOINT_INDEX, NUM_BODY_JOINTS, UPPER_BODY_JOINTS
 
 FPS = 30.0
 PELVIS = JOINT_INDEX["pelvis"]
@@ -17,24 +17,6 @@ GROUND_AXES = np.array([1.0, 0.0, 1.0], dtype=np.float32)
 """x and z: subtracting the pelvis on these keeps heights but removes where a person stands."""
 
 AGENT_CHANNELS = NUM_BODY_JOINTS * 3 + 3
-UPPER_BODY_JOINTS: tuple[int, ...] = tuple(
-    JOINT_INDEX[name]
-    for name in (
-        "spine1",
-        "spine2",
-        "spine3",
-        "neck",
-        "head",
-        "left_collar",
-        "right_collar",
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-    )
-)
 GESTURE_CHANNELS = len(UPPER_BODY_JOINTS) * 3
 
 

@@ -209,15 +209,9 @@ def motion_beats(
     return minima.astype(np.float64) / fps
 
 
-def music_beats(waveform: np.ndarray, sample_rate: int, hop_length: int = 512) -> np.ndarray:
-    """Musical beats of a mono waveform, seconds `[beats]`, by `librosa.beat.beat_track`.
-
-    `waveform`: `[samples]` floats at `sample_rate` Hz. librosa's dynamic-programming beat
-    tracker (onset-strength envelope with `hop_length` samples per frame, tempo estimate, beat
-    path), with its defaults otherwise, returns the beat times in seconds.
-    """
-    import librosa
-
+def checked_waveform(waveform: np.ndarray, sample_rate: int, hop_length: int) -> np.ndarray:
+    """`waveform` as float32 `[samples]`; `ValueError` unless it is a finite, non-empty mono
+    signal with a positive sample rate and hop length."""
     signal = np.asarray(waveform, dtype=np.float32)
     if signal.ndim != 1 or signal.size == 0:
         raise ValueError(f"expected a mono waveform [samples>0], got shape {signal.shape}")
@@ -227,6 +221,19 @@ def music_beats(waveform: np.ndarray, sample_rate: int, hop_length: int = 512) -
         )
     if not np.all(np.isfinite(signal)):
         raise ValueError("waveform contains NaN or infinite values")
+    return signal
+
+
+def music_beats(waveform: np.ndarray, sample_rate: int, hop_length: int = 512) -> np.ndarray:
+    """Musical beats of a mono waveform, seconds `[beats]`, by `librosa.beat.beat_track`.
+
+    `waveform`: `[samples]` floats at `sample_rate` Hz. librosa's dynamic-programming beat
+    tracker (onset-strength envelope with `hop_length` samples per frame, tempo estimate, beat
+    path), with its defaults otherwise, returns the beat times in seconds.
+    """
+    import librosa
+
+    signal = checked_waveform(waveform, sample_rate, hop_length)
     _tempo, beats = librosa.beat.beat_track(
         y=signal, sr=sample_rate, hop_length=hop_length, units="time"
     )

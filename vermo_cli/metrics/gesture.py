@@ -11,31 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vermo_cli.metrics.dance import MOTION_FPS, beat_proximity, motion_beats
+from vermo_cli.metrics.dance import MOTION_FPS, beat_proximity, checked_waveform, motion_beats
 from vermo_cli.metrics.distribution import frechet_distance
-from vermo_cli.motion.skeleton import JOINT_INDEX
+from vermo_cli.motion.skeleton import UPPER_BODY_JOINTS
 
 GESTURE_BEAT_SIGMA_SECONDS: float = 0.3
 """EMAGE's BeatAlign tolerance."""
 
-UPPER_BODY_JOINTS: tuple[int, ...] = tuple(
-    JOINT_INDEX[name]
-    for name in (
-        "spine1",
-        "spine2",
-        "spine3",
-        "neck",
-        "head",
-        "left_collar",
-        "right_collar",
-        "left_shoulder",
-        "right_shoulder",
-        "left_elbow",
-        "right_elbow",
-        "left_wrist",
-        "right_wrist",
-    )
-)
 """The joints of the 52-joint skeleton whose speed gives a gesture's beats (no legs, no root)."""
 
 
@@ -59,15 +41,7 @@ def speech_beats(waveform: np.ndarray, sample_rate: int, hop_length: int = 512) 
     """
     import librosa
 
-    signal = np.asarray(waveform, dtype=np.float32)
-    if signal.ndim != 1 or signal.size == 0:
-        raise ValueError(f"expected a mono waveform [samples>0], got shape {signal.shape}")
-    if sample_rate <= 0 or hop_length <= 0:
-        raise ValueError(
-            f"sample_rate and hop_length must be positive: {sample_rate}, {hop_length}"
-        )
-    if not np.all(np.isfinite(signal)):
-        raise ValueError("waveform contains NaN or infinite values")
+    signal = checked_waveform(waveform, sample_rate, hop_length)
     onsets = librosa.onset.onset_detect(
         y=signal, sr=sample_rate, hop_length=hop_length, units="time"
     )

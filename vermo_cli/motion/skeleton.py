@@ -48,6 +48,26 @@ NUM_JOINTS: int = len(JOINT_NAMES)
 NUM_BODY_JOINTS: int = len(BODY_JOINT_NAMES)
 JOINT_INDEX: dict[str, int] = {name: index for index, name in enumerate(JOINT_NAMES)}
 
+UPPER_BODY_JOINTS: tuple[int, ...] = tuple(
+    JOINT_INDEX[name]
+    for name in (
+        "spine1",
+        "spine2",
+        "spine3",
+        "neck",
+        "head",
+        "left_collar",
+        "right_collar",
+        "left_shoulder",
+        "right_shoulder",
+        "left_elbow",
+        "right_elbow",
+        "left_wrist",
+        "right_wrist",
+    )
+)
+"""The spine, neck, head, collars and arms: the joints that gesture."""
+
 _BODY_PARENTS: tuple[int, ...] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19,
 )  # fmt: skip
