@@ -185,3 +185,15 @@ def test_click_track_and_dance_end_to_end() -> None:
     shifted = beat_alignment_score(music, motion_beats(beat_dance(BEAT_SECONDS / 2)))
     assert aligned > 0.9
     assert shifted < 0.5
+
+
+def test_features_constant_up_to_rounding_are_only_shifted() -> None:
+    from vermo_cli.metrics.dance import standardize_by_reference
+
+    rng = np.random.default_rng(0)
+    reference = np.stack([rng.normal(size=20), 0.5 + 1e-9 * rng.normal(size=20)], axis=1)
+    generated = np.stack([rng.normal(size=10), 0.5 + 0.1 * rng.normal(size=10)], axis=1)
+    standardized, _ = standardize_by_reference(generated, reference)
+    # the rigid-bone-like column keeps metres (about 0.1), not 0.1 / 1e-9
+    assert np.abs(standardized[:, 1]).max() < 1.0
+    assert np.abs(standardized[:, 0]).max() > 0.1

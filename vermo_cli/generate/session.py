@@ -187,8 +187,13 @@ class GenerationModel:
                 progress(len(replies), len(rows))
         decoding_started = time.perf_counter()
         samples: list[list[Sample]] = [[] for _ in requests]
+        pending = []
         for (index, _), reply in zip(rows, replies, strict=True):
-            samples[index].append(self._decode(reply, requests[index][1], options))
+            sample, codes = self._decode(reply, requests[index][1])
+            samples[index].append(sample)
+            if codes is not None:
+                pending.append((sample, codes))
+        self._decode_motions(pending, options)
         timings = {
             "sampling_s": decoding_started - sampling_started,
             "decoding_s": time.perf_counter() - decoding_started,
@@ -241,29 +246,47 @@ class GenerationModel:
             replies.append(row[: row.index(eos) + 1])
         return replies
 
-    def _decode(self, reply: list[int], prompt: Prompt, options: SamplingOptions) -> Sample:
-        """Segments of a reply turned into motion, audio and text."""
+    def _decode(self, reply: list[int], prompt: Prompt) -> tuple[Sample, np.ndarray | None]:
+        """A reply's segments as a sample with its audio and text decoded, and the whole motion's
+        codes `[agents, steps]` (given parts included) still to decode."""
         segments = parse_reply(reply, self.vocabulary)
         sample = Sample(segments=segments, reply_ids=reply)
+        whole = None
         for segment in segments:
             if segment.kind == "motion":
                 codes = np.array(segment.agents, dtype=np.int64)
                 sample.motion_codes = codes
                 parts = [p for p in (prompt.before, codes, prompt.after) if p is not None]
                 whole = np.concatenate(parts, axis=1)
-                sample.joints = self.tokenizer.decode(
-                    whole,
-                    frames=whole.shape[1] * self.compression,
-                    decoder=options.decoder,
-                    flow_steps=options.flow_steps,
-                    seed=options.seed,
-                )
             elif segment.kind == "audio" and self.codec is not None:
                 sample.audio = self.codec.decode(np.array(segment.codes, dtype=np.int64))
                 sample.audio_rate = self.codec.sample_rate
             elif segment.kind == "text":
                 sample.caption = segment.text
-        return sample
+        return sample, whole
+
+    def _decode_motions(
+        self, pending: list[tuple[Sample, np.ndarray]], options: SamplingOptions
+    ) -> None:
+        """Decode the motion codes of many samples, those of one length together (the flow
+        decoder's Euler steps then run once for all of them, up to `batch_size` motions)."""
+        by_length: dict[int, list[tuple[Sample, np.ndarray]]] = {}
+        for sample, codes in pending:
+            by_length.setdefault(codes.shape[1], []).append((sample, codes))
+        for steps, group in by_length.items():
+            for first in range(0, len(group), options.batch_size):
+                chunk = group[first : first + options.batch_size]
+                joints = self.tokenizer.decode(
+                    np.concatenate([codes for _, codes in chunk], axis=0),
+                    frames=steps * self.compression,
+                    decoder=options.decoder,
+                    flow_steps=options.flow_steps,
+                    seed=options.seed,
+                )
+                offset = 0
+                for sample, codes in chunk:
+                    sample.joints = joints[offset : offset + codes.shape[0]]
+                    offset += codes.shape[0]
 
 
 def resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:

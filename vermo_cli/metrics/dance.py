@@ -126,14 +126,21 @@ def geometric_features(
     return np.concatenate([distances.mean(axis=0), distances.std(axis=0)])
 
 
+CONSTANT_TOLERANCE: float = 1e-6
+"""Relative deviation below which a reference feature counts as constant."""
+
+
 def standardize_by_reference(
     generated_features: np.ndarray, reference_features: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Both feature sets `[n, d]`, `[m, d]` standardised by the reference set's statistics.
 
     Each dimension is shifted by the reference (ground-truth) mean and divided by the reference
-    standard deviation (population, ddof 0), as Bailando does before FID_k and Div_k; a dimension
-    that is constant in the reference is only shifted. Returns (generated, reference).
+    standard deviation (population, ddof 0), as Bailando does before FID_k and Div_k. A dimension
+    that is constant in the reference, up to float rounding (a deviation below
+    `CONSTANT_TOLERANCE` times its mean's magnitude, at least 1; e.g. the distance between two
+    joints of one rigid bone), is only shifted: dividing by its rounding noise would blow any
+    generated variation up by a million. Returns (generated, reference).
     """
     generated = np.asarray(generated_features, dtype=np.float64)
     reference = np.asarray(reference_features, dtype=np.float64)
@@ -145,7 +152,8 @@ def standardize_by_reference(
         raise ValueError("no reference features to standardise by")
     mean = reference.mean(axis=0)
     deviation = reference.std(axis=0)
-    scale = np.where(deviation > 0, deviation, 1.0)
+    constant = deviation <= CONSTANT_TOLERANCE * np.maximum(np.abs(mean), 1.0)
+    scale = np.where(constant, 1.0, deviation)
     return (generated - mean) / scale, (reference - mean) / scale
 
 
