@@ -26,7 +26,7 @@ from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
-from vermo_cli.train.stages import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
 
 Decoder = Literal["flow", "vqvae"]
 ProgressCallback = Callable[[int, int], None]

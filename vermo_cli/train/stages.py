@@ -30,11 +30,9 @@ from vermo_cli.tokenizers.vocabulary import (
 )
 from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import ProgressCallback, train_language_model
+from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
 
 VOCABULARY_DIR = "vocabulary"
-MODEL_DIR = "model"
-RUN_FILE = "vermo_run.json"
-NO_CODEC = "none"
 
 
 class StageError(VermoError):
