@@ -52,6 +52,17 @@ def lm_recipe(path: Path, stage: str, steps: int) -> Path:
     return path
 
 
+def codec_recipe(path: Path) -> Path:
+    """Write an audio-codec recipe that trains in about a second."""
+    codec = {
+        "kind": "audio-codec", "channels": 16, "n_mels": 32, "residual_units": 1,
+        "latent_dim": 16, "codebook_size": 1024, "steps": 2, "batch_size": 2,
+        "crop_seconds": 0.5, "warmup_steps": 1,
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(codec))
+    return path
+
+
 @pytest.fixture(scope="session")
 def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small synthetic corpus, a tiny FlowVQ tokenizer and audio codec, its token corpus
@@ -63,12 +74,7 @@ def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "tokenize", "fit", "--data", root / "corpus", "--recipe",
         tiny_recipe(root / "flowvq.yaml"), "-o", root / "tokenizer",
     )  # fmt: skip
-    codec = {
-        "kind": "audio-codec", "channels": 16, "n_mels": 32, "residual_units": 1,
-        "latent_dim": 16, "codebook_size": 1024, "steps": 2, "batch_size": 2,
-        "crop_seconds": 0.5, "warmup_steps": 1,
-    }  # fmt: skip
-    (root / "codec.yaml").write_text(yaml.safe_dump(codec))
+    codec_recipe(root / "codec.yaml")
     invoke(
         "tokenize", "fit", "--modality", "audio", "--data", root / "corpus", "--recipe",
         root / "codec.yaml", "-o", root / "codec",
@@ -80,6 +86,19 @@ def token_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for stage, steps in (("pretrain", 4), ("sft", 2), ("specialize", 2)):
         lm_recipe(root / f"{stage}.yaml", stage, steps)
     return root
+
+
+@pytest.fixture(scope="session")
+def trained_runs(token_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with the tiny model trained on `token_workspace`: `pre` (pretrain) and `sft`
+    (from it). Tests add their own files beside them under distinct names."""
+    from vermo_cli.train.stages import StageRequest, run_stage
+
+    root = token_workspace
+    runs = tmp_path_factory.mktemp("runs")
+    run_stage(StageRequest("pretrain", root / "tokens", root / "pretrain.yaml", runs / "pre"))
+    run_stage(StageRequest("sft", root / "tokens", root / "sft.yaml", runs / "sft", runs / "pre"))
+    return runs
 
 
 def run_cli(*args: object) -> str:

@@ -16,17 +16,13 @@ from vermo_cli.messages.builder import build_message, can_use, split_steps
 from vermo_cli.messages.examples import read_clips
 from vermo_cli.messages.message import prompt_ids
 from vermo_cli.messages.tasks import get_task
-from vermo_cli.train.stages import StageRequest, run_stage
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model(token_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> GenerationModel:
-    root = token_workspace
-    run = tmp_path_factory.mktemp("benchmark") / "pre"
-    run_stage(StageRequest("pretrain", root / "tokens", root / "pretrain.yaml", run))
-    return GenerationModel.load(run)
+def model(trained_runs: Path) -> GenerationModel:
+    return GenerationModel.load(trained_runs / "pre")
 
 
 @pytest.mark.parametrize("name", ["t2m", "mt2m", "m2t", "m2d", "d2m", "s2g", "pred", "btwn"])

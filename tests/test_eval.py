@@ -12,7 +12,6 @@ import pytest
 from conftest import cli_error, run_cli
 
 from vermo_cli.evaluate.benchmark import summarize
-from vermo_cli.train.stages import StageRequest, run_stage
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +19,9 @@ BENCHMARKS = ("t2m", "mt2m", "m2t", "mm2t", "m2d", "d2m", "s2g", "pred", "btwn")
 
 
 @pytest.fixture(scope="module")
-def workspace(token_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny sft model and tiny evaluators (text-motion for 1 and 2 people, gesture)."""
-    root = token_workspace
-    runs = tmp_path_factory.mktemp("eval")
-    run_stage(StageRequest("pretrain", root / "tokens", root / "pretrain.yaml", runs / "pre"))
-    run_stage(StageRequest("sft", root / "tokens", root / "sft.yaml", runs / "sft", runs / "pre"))
+def workspace(token_workspace: Path, trained_runs: Path) -> Path:
+    """The tiny sft model and tiny evaluators (text-motion for 1 and 2 people, gesture)."""
+    root, runs = token_workspace, trained_runs
     corpus = root / "corpus"
     for name, extra in (
         ("tm1", ["--kind", "text-motion", "--headcount", "1"]),

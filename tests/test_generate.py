@@ -15,7 +15,6 @@ from vermo_plugins.sources.bvh import load_bvh_as_smplh
 
 from vermo_cli.data.store import open_corpus
 from vermo_cli.motion.npz import load_motion_npz, save_motion_npz
-from vermo_cli.train.stages import StageRequest, run_stage
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +24,9 @@ one_line_error = cli_error
 
 
 @pytest.fixture(scope="module")
-def model(token_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny model after pretrain and sft, and input files next to it."""
-    root = token_workspace
-    runs = tmp_path_factory.mktemp("generate")
-    run_stage(StageRequest("pretrain", root / "tokens", root / "pretrain.yaml", runs / "pre"))
-    run_stage(StageRequest("sft", root / "tokens", root / "sft.yaml", runs / "sft", runs / "pre"))
+def model(token_workspace: Path, trained_runs: Path) -> Path:
+    """The tiny model after pretrain and sft, and input files next to it."""
+    root, runs = token_workspace, trained_runs
     corpus = open_corpus(root / "corpus")
     clips = corpus.clips.with_format("numpy", columns=["motion", "joint_mask", "headcount"])
     kinds = [(audio or {}).get("kind") for audio in corpus.clips["audio"]]

@@ -9,8 +9,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
-import yaml
-from conftest import lm_recipe, tiny_recipe
+from conftest import codec_recipe, lm_recipe, tiny_recipe
 
 from vermo_cli.motion.npz import load_motion_npz
 from vermo_cli.quickstart import STAGES, QuickstartPaths, run_quickstart
@@ -38,17 +37,11 @@ class _Recorder:
 
 
 def test_quickstart_runs_once_and_then_skips(tmp_path: Path) -> None:
-    codec = {
-        "kind": "audio-codec", "channels": 16, "n_mels": 32, "residual_units": 1,
-        "latent_dim": 16, "codebook_size": 1024, "steps": 2, "batch_size": 2,
-        "crop_seconds": 0.5, "warmup_steps": 1,
-    }  # fmt: skip
-    (tmp_path / "codec.yaml").write_text(yaml.safe_dump(codec))
     paths = QuickstartPaths(
         root=tmp_path / "work",
         clips=60,
         flowvq_recipe=tiny_recipe(tmp_path / "flowvq.yaml"),
-        codec_recipe=tmp_path / "codec.yaml",
+        codec_recipe=codec_recipe(tmp_path / "codec.yaml"),
         pretrain_recipe=lm_recipe(tmp_path / "pretrain.yaml", "pretrain", 4),
         sft_recipe=lm_recipe(tmp_path / "sft.yaml", "sft", 2),
     )

@@ -26,6 +26,7 @@ from rich.table import Table
 from vermo_cli import __version__
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
+from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
 
 app = typer.Typer(
@@ -292,16 +293,7 @@ class _RichCountProgress:
 
 
 def _bar(*extra: TextColumn) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        *extra,
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=error_console,
-    )
+    return progress_bar(*extra, console=error_console)
 
 
 @tokenize_app.command("fit")

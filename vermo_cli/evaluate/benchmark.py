@@ -196,22 +196,24 @@ class Benchmark:
             if progress:
                 progress(done + count, self.total_replies)
 
+        # The ground truth and the baseline are the same in every replication: their features
+        # and embeddings are computed once, only the seeded draws change with the seed.
+        real = Scoring(task, clips, real_outputs(clips), self.evaluators, request.seed)
+        fixed = [real]
+        if self.baseline is not None:
+            fixed.append(
+                Scoring(task, clips, self.baseline, self.evaluators, request.seed, real=real)
+            )
         for replication in range(request.replications):
             seed = request.seed + replication
             generations = self._generate(seed, advance)
             done += len(clips) + self.multimodality * request.multimodality_samples
-            real = Scoring(task, clips, real_outputs(clips), self.evaluators, seed)
-            scorings = {"Real": real}
-            outputs = [model_outputs("model", generations, self.multimodality)]
-            if self.baseline is not None:
-                outputs.append(self.baseline)
-            for output in outputs:
-                scorings[output.name] = Scoring(
-                    task, clips, output, self.evaluators, seed, real=real
-                )
-            for system, scoring in scorings.items():
+            model = model_outputs("model", generations, self.multimodality)
+            scorings = [*fixed, Scoring(task, clips, model, self.evaluators, seed, real=real)]
+            for scoring in scorings:
+                scoring.seed = seed
                 for name in task.metrics:
-                    values[system][name].append(scoring.value(name))
+                    values[scoring.outputs.name][name].append(scoring.value(name))
         return BenchmarkReport(
             task=task.name,
             metrics=list(task.metrics),

@@ -11,18 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TextColumn
 from rich.table import Table
 
 from vermo_cli.generate import DEFAULT_CHECKPOINT
 from vermo_cli.messages.tasks import load_tasks
+from vermo_cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from vermo_cli.evaluate.benchmark import BenchmarkReport
@@ -147,19 +141,12 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 multimodality_prompts=multimodality_prompts,
                 multimodality_samples=multimodality_samples,
             )
-            columns = (
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("replies"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            )
             join_launched_run()
             benchmark = Benchmark.prepare(request)
             rank = world()[0]
-            with Progress(*columns, console=error_console, disable=rank != 0) as bar:
+            with progress_bar(
+                TextColumn("replies"), console=error_console, disable=rank != 0
+            ) as bar:
                 progress_task = bar.add_task(f"eval {task_name}", total=benchmark.total_replies)
 
                 def advance(done: int, total: int) -> None:
@@ -224,18 +211,11 @@ def fit_evaluator_command(
             raise EvaluatorError(f"--kind must be text-motion or gesture, not {kind!r}")
         if output is None:
             output = DEFAULT_GESTURE if kind == "gesture" else DEFAULT_TEXT_MOTION[headcount or 1]
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("steps · loss {task.fields[loss]:.4f}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
         # The bar appears with the first training step, so a mistake found while reading the
         # corpus is printed alone.
-        bar = Progress(*columns, console=error_console)
+        bar = progress_bar(
+            TextColumn("steps · loss {task.fields[loss]:.4f}"), console=error_console
+        )
         progress_task = bar.add_task(f"{kind} evaluator", total=None, loss=float("nan"))
 
         def advance(step: int, total: int, values: dict[str, float]) -> None:

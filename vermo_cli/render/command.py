@@ -6,15 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
 
+from vermo_cli.progress import progress_bar
 from vermo_cli.render.bodies import BodyKind
 
 
@@ -131,16 +125,7 @@ def render(
             body=body.value,
             body_model=body_model,
         )
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("frames"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=error_console) as bar:
+        with progress_bar(TextColumn("frames"), console=error_console) as bar:
             report = run_render(request, _RichFrameProgress(bar))
         people = f"{report.agents} {'person' if report.agents == 1 else 'people'}"
         if report.fit_error_mm is not None:
