@@ -255,3 +255,34 @@ def test_flow_decoder_conditioned_on_stage1_needs_the_reconstruction() -> None:
         decoder, latents, 80, 2, torch.Generator().manual_seed(0), window_frames=32, prior=prior
     )
     assert a.shape == b.shape == (1, 80, 156)
+
+
+def test_sample_predicting_decoder_starts_from_the_stage1_reconstruction() -> None:
+    """Zero-initialised, a sample-predicting decoder conditioned on stage 1 predicts exactly the
+    reconstruction, so sampling returns it whatever the noise: stage 2 starts where stage 1 is."""
+    config = FlowDecoderConfig(
+        blocks=1, heads=2, head_dim=8, ffn=32, condition_on_stage1=True, prediction="sample"
+    )
+    decoder = FlowMatchingDecoder(config, latent_width=16, compression=4).eval()
+    latents, prior = torch.randn(2, 16, 10), torch.randn(2, 40, 156)
+    for seed in (0, 1):
+        decoded = sample_motion(
+            decoder, latents, 40, 5, torch.Generator().manual_seed(seed), prior=prior
+        )
+        torch.testing.assert_close(decoded, prior)
+
+
+def test_sample_prediction_is_turned_into_the_velocity_the_sampler_integrates() -> None:
+    config = FlowDecoderConfig(blocks=1, heads=2, head_dim=8, ffn=32, prediction="sample")
+    torch.manual_seed(0)
+    decoder = FlowMatchingDecoder(config, latent_width=16, compression=4).eval()
+    torch.nn.init.normal_(decoder.motion_out.weight, std=0.1)
+    noisy, latents = torch.randn(2, 40, 156), torch.randn(2, 16, 10)
+    timesteps = torch.tensor([750.0, 250.0])
+    with torch.no_grad():
+        motion = decoder(noisy, timesteps, latents)
+        velocity = decoder.velocity(noisy, timesteps, latents)
+    sigma = torch.tensor([0.75, 0.25])[:, None, None]
+    torch.testing.assert_close(velocity, (noisy - motion) / sigma)
+    # an Euler step to sigma = 0 lands on the predicted motion
+    torch.testing.assert_close(noisy - sigma * velocity, motion)

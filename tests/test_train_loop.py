@@ -20,6 +20,7 @@ from vermo_cli.train.batching import (
     MicroBatchStream,
     bucketed_batches,
     collate,
+    validation_batches,
 )
 from vermo_cli.train.examples import Example
 from vermo_cli.train.launch import LaunchError, relaunch_command, strip_launcher_flags
@@ -27,7 +28,9 @@ from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe, load_lm_r
 from vermo_cli.train.loop import (
     LanguageModelTrainer,
     TrainingError,
+    counted_positions,
     deepspeed_config,
+    summed_token_loss,
     train_language_model,
 )
 from vermo_cli.train.model import InitModelError, build_model
@@ -167,9 +170,17 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         trainer.export()
         batch = collate(PatternSource().validation()[:4], PAD, 20)
         logits = trainer.logits(batch.input_ids, batch.attention_mask)
+        validation_loss = trainer.validate()
     finally:
         trainer.close()
-    return {"output": output, "summary": summary, "calls": calls, "batch": batch, "logits": logits}
+    return {
+        "output": output,
+        "summary": summary,
+        "calls": calls,
+        "batch": batch,
+        "logits": logits,
+        "validation_loss": validation_loss,
+    }
 
 
 @pytest.mark.slow
@@ -204,6 +215,46 @@ def test_exported_weights_load_and_match_the_trained_engine(uninterrupted: dict[
     real = batch.attention_mask.bool()
     torch.testing.assert_close(logits[real], uninterrupted["logits"][real], atol=1e-5, rtol=1e-5)
     assert model.config.vocab_size == VOCAB and model.config.pad_token_id == PAD
+
+
+def test_loss_from_the_counted_logits_alone_equals_the_loss_from_all_logits() -> None:
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 6, 11, generator=generator)
+    labels = torch.randint(0, 11, (3, 6), generator=generator)
+    labels[0, :4] = IGNORE_INDEX  # a prompt
+    labels[1] = IGNORE_INDEX  # nothing counts
+    labels[2, 5] = IGNORE_INDEX  # padding
+    keep = counted_positions(labels)
+    assert keep[:, -1].sum() == 0 and keep.sum() == 2 + 0 + 4
+    full, count = summed_token_loss(logits, labels)
+    kept, kept_count = summed_token_loss(logits[keep], labels)
+    expected = sum(
+        -torch.log_softmax(logits[row, position], -1)[labels[row, position + 1]]
+        for row in range(3)
+        for position in range(5)
+        if labels[row, position + 1] != IGNORE_INDEX
+    )
+    assert count == kept_count == 6
+    torch.testing.assert_close(full, expected)
+    torch.testing.assert_close(kept, expected)
+
+
+@pytest.mark.slow
+def test_validation_through_the_restricted_output_layer_matches_full_logits(
+    uninterrupted: dict[str, Any],
+) -> None:
+    """The engine computes logits only where a reply token counts; the exported model's full
+    logits give the same validation loss."""
+    model = AutoModelForCausalLM.from_pretrained(
+        uninterrupted["output"] / "model", local_files_only=True
+    ).eval()
+    total, targets = 0.0, 0
+    for batch in validation_batches(PatternSource().validation(), 8, 20, PAD):
+        with torch.no_grad():
+            logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        loss_sum, count = summed_token_loss(logits, batch.labels)
+        total, targets = total + float(loss_sum), targets + count
+    assert uninterrupted["validation_loss"] == pytest.approx(total / targets, rel=1e-5)
 
 
 @pytest.mark.slow

@@ -3,7 +3,8 @@
 Each block runs cross-attention (queries: the noisy motion frames; keys and values: the timestep
 embedding as one token followed by the quantized latents), then self-attention over the frames,
 then a feed-forward layer, all pre-norm with residuals. It predicts the rectified-flow velocity
-`noise - motion`; sampling integrates it with diffusers' `FlowMatchEulerDiscreteScheduler`.
+`noise - motion` (the paper's) or the clean motion (`prediction: sample`); sampling integrates
+the velocity with diffusers' `FlowMatchEulerDiscreteScheduler`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class FlowBlock(nn.Module):
 
 
 class FlowMatchingDecoder(nn.Module):
-    """Predicts velocity `[batch, frames, 156]` from noisy motion, timestep and latents."""
+    """Predicts velocity or clean motion `[batch, frames, 156]` (per `config.prediction`) from
+    noisy motion, timestep and latents; `velocity` always gives the velocity."""
 
     def __init__(self, config: FlowDecoderConfig, latent_width: int, compression: int) -> None:
         super().__init__()
@@ -97,7 +99,9 @@ class FlowMatchingDecoder(nn.Module):
         (0-1000); `latents` `[batch, width, steps]` quantized; `frame_mask` `[batch, frames]`
         True on real frames; `prior` `[batch, frames, 156]` the stage-1 reconstruction
         (required when the config conditions on it). Latent i is placed at frame
-        `compression * (i + 0.5)` so that the two sequences share one time axis."""
+        `compression * (i + 0.5)` so that the two sequences share one time axis. Returns what
+        `config.prediction` names; a sample prediction conditioned on the stage-1
+        reconstruction is that reconstruction plus the network's correction."""
         batch, frames, _ = noisy.shape
         steps = latents.shape[-1]
         frame_positions = torch.arange(frames, device=noisy.device)
@@ -119,7 +123,26 @@ class FlowMatchingDecoder(nn.Module):
             context_padding = torch.cat([step_padding.new_zeros(batch, 1), step_padding], dim=1)
         for block in self.blocks:
             x = block(x, context, frame_padding, context_padding)
-        return self.motion_out(self.out_norm(x))
+        output = self.motion_out(self.out_norm(x))
+        if self.config.prediction == "sample" and prior is not None:
+            output = output + prior
+        return output
+
+    def velocity(
+        self,
+        noisy: torch.Tensor,
+        timesteps: torch.Tensor,
+        latents: torch.Tensor,
+        frame_mask: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The velocity `noise - motion` `[batch, frames, 156]` whatever the decoder predicts:
+        a predicted motion m gives `(noisy - m) / sigma` with sigma = timestep / train steps."""
+        output = self(noisy, timesteps, latents, frame_mask, prior)
+        if self.config.prediction == "velocity":
+            return output
+        sigma = (timesteps.float() / self.config.train_timesteps).clamp(min=1e-4)
+        return (noisy - output) / sigma.to(noisy)[:, None, None]
 
 
 def make_scheduler(config: FlowDecoderConfig) -> FlowMatchEulerDiscreteScheduler:
@@ -134,7 +157,8 @@ def flow_matching_targets(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Noisy inputs, timesteps `[batch]` and velocity targets for clean `motion`
     `[batch, frames, 156]`: a training timestep is drawn uniformly for each sequence,
-    `x_t = (1 - sigma) * motion + sigma * noise` and the target is `noise - motion`."""
+    `x_t = (1 - sigma) * motion + sigma * noise` and the target is `noise - motion` (a
+    sample-predicting decoder is trained against `motion` itself instead)."""
     batch = motion.shape[0]
     index = torch.randint(0, len(scheduler.timesteps), (batch,), generator=generator)
     sigma = scheduler.sigmas[index].to(motion)[:, None, None]
@@ -183,7 +207,7 @@ def sample_motion(
             first, last = start // decoder.compression, stop // decoder.compression
             mask = frame_mask[:, start:stop] if frame_mask is not None else None
             window_prior = prior[:, start:stop] if prior is not None else None
-            part = decoder(
+            part = decoder.velocity(
                 x[:, start:stop], batch_timestep, latents[..., first:last], mask, window_prior
             )
             velocity[:, start:stop] += part * ramp[None, :, None]

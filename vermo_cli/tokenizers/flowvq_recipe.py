@@ -84,6 +84,15 @@ class FlowDecoderConfig(_Strict):
     through cross-attention only). With it the decoder starts from the stage-1 motion and
     learns the detail to add, which it does within a CPU budget; without it, it must first
     learn to read the latents."""
+    prediction: Literal["velocity", "sample"] = "velocity"
+    """What the transformer outputs. `velocity`: the rectified-flow velocity `noise - motion`
+    (the paper's). `sample`: the clean motion itself (and, with `condition_on_stage1`, as a
+    correction added to the stage-1 reconstruction), trained with squared error on the motion
+    and turned into a velocity `(x_t - motion) / sigma` for the same Euler sampler (vermo's,
+    on in the shipped recipes). Velocity prediction must copy the noise of its input through
+    the network to remove it; when it cannot do that exactly the leftover noise stays in the
+    decoded motion as per-frame jitter. A sample-predicting decoder's last step returns its
+    prediction, which has no such leftover."""
 
 
 class StageConfig(_Strict):

@@ -100,8 +100,9 @@ def reconstruction_loss(vqvae: MotionVqVae) -> LossFunction:
 
 
 def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossFunction:
-    """Stage 2: mean squared error of the predicted velocity, with the encoder and quantizer
-    frozen; noise and timesteps are drawn from a generator seeded by (seed, step)."""
+    """Stage 2: mean squared error of the predicted velocity (or of the predicted motion, for
+    `prediction: sample`), with the encoder and quantizer frozen; noise and timesteps are drawn
+    from a generator seeded by (seed, step)."""
     scheduler = make_scheduler(flow.config)
 
     def loss(batch: MotionBatch, step: int) -> torch.Tensor:
@@ -110,8 +111,10 @@ def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossF
             prior = vqvae.decode_latents(latents) if flow.prior_in is not None else None
         generator = torch.Generator().manual_seed(seed * 1_000_003 + step)
         noisy, timesteps, target = flow_matching_targets(batch.motion, scheduler, generator)
-        velocity = flow(noisy, timesteps, latents, batch.frame_mask, prior)
-        return masked_mean((velocity - target) ** 2, batch)
+        prediction = flow(noisy, timesteps, latents, batch.frame_mask, prior)
+        if flow.config.prediction == "sample":
+            target = batch.motion
+        return masked_mean((prediction - target) ** 2, batch)
 
     return loss
 

@@ -10,6 +10,7 @@ checkpoint records the position in it, so a resumed run repeats an uninterrupted
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import logging
 import math
@@ -127,18 +128,26 @@ def cosine_schedule(training: LmTrainingConfig, total_steps: int) -> Callable[[i
     return factor
 
 
+def counted_positions(labels: torch.Tensor) -> torch.Tensor:
+    """`[batch, tokens]` bool: positions whose logits predict a counted label (the label at
+    the next position is not -100). Only these need the output layer."""
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX
+    return keep
+
+
 def summed_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Sum of next-token cross-entropies (nats) over the counted targets, and their number.
 
-    `logits` `[batch, tokens, vocab]` at position `i` predict `labels` `[batch, tokens]` at
-    `i + 1`; only the counted positions are upcast to float32, which keeps memory low when the
-    loss covers just the replies.
+    `logits` are either `[batch, tokens, vocab]`, where position `i` predicts `labels`
+    `[batch, tokens]` at `i + 1`, or `[counted, vocab]`, the logits of `counted_positions`
+    only, in row-major order. Only the counted logits are upcast to float32.
     """
-    targets = labels[:, 1:]
-    counted = targets != IGNORE_INDEX
-    predictions = logits[:, :-1][counted].float()
-    total = functional.cross_entropy(predictions, targets[counted], reduction="sum")
-    return total, int(counted.sum())
+    keep = counted_positions(labels)
+    targets = labels[:, 1:][keep[:, :-1]]
+    predictions = logits[keep] if logits.ndim == 3 else logits
+    total = functional.cross_entropy(predictions.float(), targets, reduction="sum")
+    return total, int(targets.numel())
 
 
 class LanguageModelTrainer:
@@ -183,6 +192,7 @@ class LanguageModelTrainer:
         self._check_output(resume)
         torch.manual_seed(recipe.seed)
         model = build_model(recipe.model, vocab_size, pad_id, init_weights)
+        self._restricts_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         config = deepspeed_config(self.training, use_bf16=torch.cuda.is_available())
         schedule = cosine_schedule(self.training, self.total_steps)
         self.engine, _, _, _ = deepspeed.initialize(
@@ -242,9 +252,7 @@ class LanguageModelTrainer:
         loss_total = 0.0
         for index, batch in enumerate(batches):
             self.engine.set_gradient_accumulation_boundary(index == len(batches) - 1)
-            loss_sum, _ = summed_token_loss(
-                self._logits(batch), batch.labels.to(self.engine.device)
-            )
+            loss_sum, _ = self._summed_loss(batch)
             self.engine.backward(loss_sum / max(targets, 1), scale_wrt_gas=False)
             loss_total += float(loss_sum.detach())
         self.learning_rate = float(self.engine.get_lr()[0])
@@ -271,9 +279,7 @@ class LanguageModelTrainer:
         for first in range(0, len(self.validation), self.world_size):
             index = first + self.rank
             batch = self.validation[min(index, len(self.validation) - 1)]
-            loss_sum, count = summed_token_loss(
-                self._logits(batch), batch.labels.to(self.engine.device)
-            )
+            loss_sum, count = self._summed_loss(batch)
             if index < len(self.validation):
                 loss_total, targets = loss_total + float(loss_sum), targets + count
         totals = self._all_ranks_sum([loss_total, targets])
@@ -334,13 +340,26 @@ class LanguageModelTrainer:
         """Release the engine's hooks and buffers (the process group stays for later runs)."""
         self.engine.destroy()
 
-    def _logits(self, batch: TokenBatch) -> torch.Tensor:
+    def _logits(self, batch: TokenBatch, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits `[batch, tokens, vocab]`, or `[keep.sum(), vocab]` of the `keep` positions
+        when given and the model can restrict its output layer to them."""
+        options: dict[str, Any] = {}
+        if keep is not None and self._restricts_logits:
+            options["logits_to_keep"] = keep.to(self.engine.device)
         output = self.engine(
             input_ids=batch.input_ids.to(self.engine.device),
             attention_mask=batch.attention_mask.to(self.engine.device),
             use_cache=False,
+            **options,
         )
         return output.logits
+
+    def _summed_loss(self, batch: TokenBatch) -> tuple[torch.Tensor, int]:
+        """`summed_token_loss` of a batch, with the output layer (for a small model the
+        largest cost, vocabulary x hidden per position) computed only where a target counts:
+        for sft that is the replies alone."""
+        labels = batch.labels.to(self.engine.device)
+        return summed_token_loss(self._logits(batch, counted_positions(labels)), labels)
 
     def _all_ranks_sum(self, values: list[float]) -> list[float]:
         totals = torch.tensor(values, dtype=torch.float64, device=self.engine.device)
