@@ -80,6 +80,8 @@ def test_every_benchmark_writes_its_report(workspace: Path, task: str) -> None:
     if "bertscore" in metrics:
         assert "all-MiniLM-L6-v2" in protocol["bertscore_model"]
         assert "most frequent caption" in report["rows"]
+    if task == "m2d":  # the reference a dance's beat alignment must beat
+        assert "beat_align" in report["rows"]["model, half a beat late"]
     if "fgd" in metrics:
         assert "gesture" in protocol["evaluators"]
     elif "fid" in metrics or "mm_dist" in metrics:

@@ -197,3 +197,30 @@ def test_features_constant_up_to_rounding_are_only_shifted() -> None:
     # the rigid-bone-like column keeps metres (about 0.1), not 0.1 / 1e-9
     assert np.abs(standardized[:, 1]).max() < 1.0
     assert np.abs(standardized[:, 0]).max() > 0.1
+
+
+def test_a_dance_on_the_beat_scores_above_itself_half_a_beat_late() -> None:
+    from types import SimpleNamespace
+
+    from vermo_cli.evaluate.clips import AUDIO_RATE
+    from vermo_cli.evaluate.systems import SystemOutputs, half_beat_late
+
+    waveform, _ = click_track(AUDIO_RATE)
+    dance = np.zeros((1, int(DURATION_SECONDS * FPS), NUM_JOINTS, 3))
+    dance[0, :, :NUM_BODY_JOINTS] = beat_dance()
+    outputs = SystemOutputs("model", [dance], [None], [None])
+    clip = SimpleNamespace(audio=waveform)
+    late = half_beat_late(outputs, [clip])  # type: ignore[list-item]
+    assert late.name == "model, half a beat late"
+    shifted = late.motions[0]
+    delay = 9  # half of 18 frames a beat
+    assert shifted.shape == dance.shape
+    np.testing.assert_array_equal(shifted[0, delay:], dance[0, :-delay])
+    np.testing.assert_array_equal(shifted[0, :delay], np.repeat(dance[0, :1], delay, axis=0))
+    beats = music_beats(waveform, AUDIO_RATE)
+
+    def score(motion: np.ndarray) -> float:
+        kinematic = motion_beats(motion[0, :, :NUM_BODY_JOINTS], FPS)
+        return beat_alignment_score(beats, kinematic, duration_seconds=DURATION_SECONDS)
+
+    assert score(dance) > 0.8 > 0.3 > score(shifted)

@@ -12,7 +12,7 @@ import pytest
 from conftest import codec_recipe, lm_recipe, tiny_recipe
 
 from vermo_cli.motion.npz import load_motion_npz
-from vermo_cli.quickstart import STAGES, QuickstartPaths, run_quickstart
+from vermo_cli.quickstart import STAGES, BackgroundCodecFit, QuickstartPaths, run_quickstart
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +74,13 @@ def test_quickstart_runs_once_and_then_skips(tmp_path: Path) -> None:
     redo = _Recorder()
     run_quickstart(redo, paths)
     assert [name for name, skipped in redo.stages if not skipped] == ["render"]
+
+
+def test_a_failing_background_codec_fit_is_reported_with_its_cause(tmp_path: Path) -> None:
+    bad = tmp_path / "codec.yaml"
+    bad.write_text("kind: audio-codec\nchannels: wide\n")
+    paths = QuickstartPaths(root=tmp_path, codec_recipe=bad)
+    job = BackgroundCodecFit(paths)
+    with pytest.raises(RuntimeError, match=r"audio codec fit failed(.|\n)*channels"):
+        job.follow(_Recorder())
+    assert not job.process.is_alive()

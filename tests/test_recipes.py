@@ -25,13 +25,14 @@ def test_every_recipe_validates_and_shows_how_to_use_it(path: Path) -> None:
     assert isinstance(recipe, tuple(recipe_kinds().values()))
     header = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
     assert f"--recipe recipes/{path.name}" in header, "the header comment shows the command"
+    paper_size = "tiny" not in path.name  # tiny recipes have smaller codebooks
     if isinstance(recipe, FlowVQRecipe):
-        assert recipe.vqvae.quantizer.size == 4375
+        assert recipe.vqvae.quantizer.size == (4375 if paper_size else 1000)
     if isinstance(recipe, AudioCodecRecipe):
         assert (recipe.sample_rate, recipe.tokens_per_second, recipe.codebook_size) == (
             24_000,
             40.0,
-            4096,
+            4096 if paper_size else 1024,
         )
 
 

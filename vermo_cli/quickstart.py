@@ -12,12 +12,15 @@ interrupted stage starts again from scratch, and `fresh` redoes every stage.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue
 import shutil
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import datasets
 import numpy as np
@@ -97,6 +100,8 @@ class QuickstartReport:
     caption: str | None = None
     caption_clip: str | None = None
     caption_truth: str | None = None
+    codec_job: BackgroundCodecFit | None = None
+    """The audio codec fit, when it runs beside the FlowVQ fit."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +140,11 @@ def _prepare(paths: QuickstartPaths, progress: StageProgress, _: QuickstartRepor
     )
 
 
-def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, _: QuickstartReport) -> None:
+def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, report: QuickstartReport) -> None:
+    """FlowVQ, with the audio codec fitting beside it (`BackgroundCodecFit`) on one thread
+    each, when the codec is not fitted yet."""
+    import torch
+
     from vermo_cli.tokenizers.flowvq_train import fit_flowvq
 
     totals: dict[int, int] = {}
@@ -151,10 +160,102 @@ def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, _: QuickstartRe
         def validated(self, stage: int, step: int, loss: float) -> None:
             """Validation losses are shown by `vermo tokenize fit`, not here."""
 
-    fit_flowvq(paths.corpus, paths.flowvq, paths.flowvq_recipe, overwrite=True, progress=Adapter())
+    threads = torch.get_num_threads()
+    if not _codec_complete(paths) and threads > 1:
+        report.codec_job = BackgroundCodecFit(paths)
+        torch.set_num_threads(max(threads - 1, 1))
+    try:
+        fit_flowvq(
+            paths.corpus, paths.flowvq, paths.flowvq_recipe, overwrite=True, progress=Adapter()
+        )
+    except BaseException:
+        if report.codec_job is not None:
+            report.codec_job.stop()
+        raise
+    finally:
+        torch.set_num_threads(threads)
 
 
-def _fit_codec(paths: QuickstartPaths, progress: StageProgress, _: QuickstartReport) -> None:
+def _codec_worker(recipe_path: Path, corpus: Path, output: Path, messages: Any) -> None:
+    """Child process: fit the codec on one thread, reporting `("step", step, steps, loss)`,
+    then `("done",)` or `("error", traceback)`."""
+    import torch
+
+    from vermo_cli.tokenizers.audio_codec_model import (
+        fit_audio_codec,
+        load_audio_codec_recipe,
+        remove_codec_run,
+    )
+
+    torch.set_num_threads(1)
+    try:
+        recipe = load_audio_codec_recipe(recipe_path)
+        remove_codec_run(output)
+
+        def advance(step: int, steps: int, losses: dict[str, float]) -> None:
+            messages.put(("step", step, steps, losses["loss"]))
+
+        fit_audio_codec([corpus], recipe, output, progress=advance)
+        messages.put(("done",))
+    except BaseException:
+        messages.put(("error", traceback.format_exc()))
+
+
+class BackgroundCodecFit:
+    """The audio codec fit in a child process (one thread), so that on a 2-core machine it
+    runs on the second core while FlowVQ trains on the first: small networks gain little from
+    a second thread, so two single-threaded fits side by side finish sooner than one after
+    the other."""
+
+    def __init__(self, paths: QuickstartPaths) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.messages = context.Queue()
+        self.process = context.Process(
+            target=_codec_worker,
+            args=(paths.codec_recipe, paths.corpus, paths.codec, self.messages),
+            daemon=True,
+        )
+        self.process.start()
+
+    def follow(self, progress: StageProgress) -> None:
+        """Show the fit's progress until it ends; `RuntimeError` with the child's traceback
+        if it failed."""
+        while True:
+            try:
+                message = self.messages.get(timeout=1.0)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError(
+                        f"the audio codec fit stopped (exit code {self.process.exitcode})"
+                    ) from None
+                continue
+            if message[0] == "step":
+                _, step, steps, loss = message
+                progress.start(steps, "steps")
+                progress.update(step, f"loss {loss:.4f}")
+            elif message[0] == "done":
+                self.process.join()
+                return
+            else:
+                self.process.join()
+                raise RuntimeError(f"the audio codec fit failed:\n{message[1]}")
+
+    def stop(self) -> None:
+        """End the child if it still runs (the quickstart was interrupted)."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def _codec_complete(paths: QuickstartPaths) -> bool:
+    return (paths.codec / "codec.json").is_file()
+
+
+def _fit_codec(paths: QuickstartPaths, progress: StageProgress, report: QuickstartReport) -> None:
+    if report.codec_job is not None:
+        report.codec_job.follow(progress)
+        report.codec_job = None
+        return
     from vermo_cli.tokenizers.audio_codec_model import (
         fit_audio_codec,
         load_audio_codec_recipe,
@@ -296,7 +397,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "audio codec",
-        lambda p: (p.codec / "codec.json").is_file(),
+        _codec_complete,
         _fit_codec,
         lambda p: (p.codec,),
     ),
@@ -375,7 +476,12 @@ def run_quickstart(
             continue
         redo = True  # everything after a redone stage depends on it
         began = time.perf_counter()
-        stage.run(paths, progress, report)
+        try:
+            stage.run(paths, progress, report)
+        except BaseException:
+            if report.codec_job is not None:
+                report.codec_job.stop()
+            raise
         report.stage_seconds[stage.name] = time.perf_counter() - began
     report.video = paths.outputs / "wave.mp4"
     report.wave = paths.outputs / "wave.npz"

@@ -149,6 +149,31 @@ class Corpus:
         return self.path / relative
 
 
+def motion_arrays(clips: datasets.Dataset) -> list[np.ndarray]:
+    """The `motion` column of corpus rows (a whole corpus or a selection) as
+    `[agents, frames, 52, 3]` float32 arrays, read from Arrow's flat buffers: row-wise
+    conversion through `datasets` takes minutes for a thousand clips, this a fraction of a
+    second."""
+    column: pa.ChunkedArray = clips.with_format("arrow")["motion"]
+    motions = []
+    for chunk in column.chunks:
+        agents = chunk.values.storage
+        frames = agents.values
+        joints = frames.values
+        values = joints.values.to_numpy(zero_copy_only=False)
+        clip_offsets = chunk.offsets.to_numpy()
+        agent_offsets = agents.offsets.to_numpy()
+        frame_offsets = frames.offsets.to_numpy()
+        joint_offsets = joints.offsets.to_numpy()
+        for index in range(len(chunk)):
+            first, last = clip_offsets[index], clip_offsets[index + 1]
+            start = joint_offsets[frame_offsets[agent_offsets[first]]]
+            stop = joint_offsets[frame_offsets[agent_offsets[last]]]
+            shape = (last - first, -1, NUM_JOINTS, 3)
+            motions.append(values[start:stop].reshape(shape).astype(np.float32, copy=False))
+    return motions
+
+
 def open_corpus(path: Path) -> Corpus:
     """Open a corpus directory written by `vermo prepare`; `CorpusError` if it is not one."""
     path = Path(path)

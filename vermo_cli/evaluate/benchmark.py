@@ -27,8 +27,10 @@ from vermo_cli.evaluate.scoring import (
 from vermo_cli.evaluate.systems import (
     SystemOutputs,
     baseline_outputs,
+    half_beat_late,
     model_outputs,
     real_outputs,
+    shifts_by_half_a_beat,
 )
 from vermo_cli.generate.prompt import Prompt, benchmark_prompt
 from vermo_cli.generate.session import Decoder, Generation, GenerationModel, SamplingOptions
@@ -186,7 +188,13 @@ class Benchmark:
         """Generate and score every replication; the report of all of them."""
         began = time.perf_counter()
         request, task, clips = self.request, self.task, self.data.clips
-        systems = ["Real", *([self.baseline.name] if self.baseline else []), "model"]
+        shifted = shifts_by_half_a_beat(task)
+        systems = [
+            "Real",
+            *([self.baseline.name] if self.baseline else []),
+            "model",
+            *(["model, half a beat late"] if shifted else []),
+        ]
         values: dict[str, dict[str, list[float]]] = {
             system: {name: [] for name in task.metrics} for system in systems
         }
@@ -210,6 +218,9 @@ class Benchmark:
             done += len(clips) + self.multimodality * request.multimodality_samples
             model = model_outputs("model", generations, self.multimodality)
             scorings = [*fixed, Scoring(task, clips, model, self.evaluators, seed, real=real)]
+            if shifted:
+                late = half_beat_late(model, clips)
+                scorings.append(Scoring(task, clips, late, self.evaluators, seed, real=real))
             for scoring in scorings:
                 scoring.seed = seed
                 for name in task.metrics:

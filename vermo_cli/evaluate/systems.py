@@ -14,6 +14,7 @@ from vermo_cli.evaluate.clips import AUDIO_RATE, BenchmarkClip
 from vermo_cli.generate.session import Generation
 from vermo_cli.messages.builder import split_steps
 from vermo_cli.messages.tasks import TaskSpec
+from vermo_cli.metrics.dance import MOTION_FPS, music_beats
 
 
 @dataclass
@@ -111,3 +112,29 @@ def model_outputs(
         if len(generation.samples) > 1 and multimodality_samples > 0:
             groups.append([s.joints for s in generation.samples[1:] if s.joints is not None])
     return SystemOutputs(name, motions, captions, audio, multimodality=groups)
+
+
+def shifts_by_half_a_beat(task: TaskSpec) -> bool:
+    """Whether the task gets a "half a beat late" row: motion made for music."""
+    return "music" in task.required and task.reply == ("motion",)
+
+
+def half_beat_late(outputs: SystemOutputs, clips: Sequence[BenchmarkClip]) -> SystemOutputs:
+    """The same motions delayed by half a beat of each clip's music (the first pose held for
+    the delay, the end cut, so the length stays): the reference a dance's Beat Alignment Score
+    must beat to show that its beats follow the music's, not merely that it moves rhythmically.
+    The beat is the median interval of the music's beats (`music_beats`); a clip with fewer
+    than two beats keeps its motion as it is."""
+    motions: list[np.ndarray | None] = []
+    for motion, clip in zip(outputs.motions, clips, strict=True):
+        beats = music_beats(clip.audio, AUDIO_RATE) if clip.audio is not None else np.zeros(0)
+        if motion is None or len(beats) < 2:
+            motions.append(motion)
+            continue
+        frames = motion.shape[1]
+        delay = min(round(0.5 * float(np.median(np.diff(beats))) * MOTION_FPS), frames)
+        held = np.repeat(motion[:, :1], delay, axis=1)
+        motions.append(np.concatenate([held, motion[:, : frames - delay]], axis=1))
+    return SystemOutputs(
+        f"{outputs.name}, half a beat late", motions, outputs.captions, outputs.audio
+    )

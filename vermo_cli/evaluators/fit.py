@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import torch
 from pydantic import ValidationError
 from torch import nn
 from torch.nn import functional
 
 from vermo_cli import __version__
-from vermo_cli.data.store import Corpus, open_corpus, publish, staging_directory
+from vermo_cli.data.store import Corpus, motion_arrays, open_corpus, publish, staging_directory
 from vermo_cli.evaluators.evaluator import (
     GestureEvaluator,
     TextMotionEvaluator,
@@ -65,7 +64,6 @@ from vermo_cli.evaluators.store import (
 )
 from vermo_cli.evaluators.text_encoder import sentence_encoder
 from vermo_cli.metrics.retrieval import R_PRECISION_BATCH_SIZE, r_precision
-from vermo_cli.motion.skeleton import NUM_JOINTS
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 """Called after every step with (step, total steps, {"loss": ...})."""
@@ -123,29 +121,6 @@ def select_clips(
     ]
 
 
-def column_motions(column: pa.ChunkedArray) -> list[np.ndarray]:
-    """The `motion` column of a corpus table (Arrow) as `[agents, frames, 52, 3]` float32 arrays,
-    read from the flat buffers: row-wise conversion through `datasets` takes minutes for a
-    thousand clips, this milliseconds."""
-    motions = []
-    for clips in column.chunks:
-        agents = clips.values.storage
-        frames = agents.values
-        joints = frames.values
-        values = joints.values.to_numpy(zero_copy_only=False)
-        clip_offsets = clips.offsets.to_numpy()
-        agent_offsets = agents.offsets.to_numpy()
-        frame_offsets = frames.offsets.to_numpy()
-        joint_offsets = joints.offsets.to_numpy()
-        for index in range(len(clips)):
-            first, last = clip_offsets[index], clip_offsets[index + 1]
-            start = joint_offsets[frame_offsets[agent_offsets[first]]]
-            stop = joint_offsets[frame_offsets[agent_offsets[last]]]
-            shape = (last - first, -1, NUM_JOINTS, 3)
-            motions.append(values[start:stop].reshape(shape).astype(np.float32, copy=False))
-    return motions
-
-
 def load_clips(
     corpus: Corpus, indices: list[int], features_of: Callable[[np.ndarray], np.ndarray]
 ) -> EvaluatorClips:
@@ -154,7 +129,7 @@ def load_clips(
     if not indices:
         return clips
     rows = corpus.clips.select(indices)
-    motions = column_motions(rows.with_format("arrow")["motion"])
+    motions = motion_arrays(rows)
     for clip_id, motion, row_captions in zip(rows["id"], motions, rows["captions"], strict=True):
         clips.ids.append(str(clip_id))
         clips.features.append(features_of(motion))

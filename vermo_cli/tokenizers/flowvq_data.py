@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vermo_cli.data.store import Corpus
+from vermo_cli.data.store import Corpus, motion_arrays
 from vermo_cli.errors import CorpusError
 from vermo_cli.tokenizers.motion_features import MotionNormalizer
 
@@ -41,12 +41,14 @@ class SequenceBank:
         self.sequences: list[np.ndarray] = []
         self.joint_masks: list[np.ndarray] = []
         self.clip_ids: list[str] = []
-        for row in rows.with_format("numpy"):
-            mask = np.asarray(row["joint_mask"], dtype=bool)
-            for agent in np.asarray(row["motion"], dtype=np.float32):
+        for clip_id, motion, joint_mask in zip(
+            rows["id"], motion_arrays(rows), rows["joint_mask"], strict=True
+        ):
+            mask = np.asarray(joint_mask, dtype=bool)
+            for agent in motion:
                 self.sequences.append(normalizer.normalize(agent, mask))
                 self.joint_masks.append(mask)
-                self.clip_ids.append(row["id"])
+                self.clip_ids.append(clip_id)
 
     def __len__(self) -> int:
         return len(self.sequences)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from vermo_cli.data.store import open_corpus
+from vermo_cli.data.store import motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.metrics.reconstruction import ReconstructionAccumulator
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
@@ -58,9 +58,8 @@ def evaluate_tokenizer(
     frames = 0
     if progress:
         progress.start(len(clips))
-    for row in clips.with_format("numpy", columns=["motion", "joint_mask"]):
-        motion = np.asarray(row["motion"], dtype=np.float32)
-        mask = np.asarray(row["joint_mask"], dtype=bool)
+    for motion, joint_mask in zip(motion_arrays(clips), clips["joint_mask"], strict=True):
+        mask = np.asarray(joint_mask, dtype=bool)
         began = time.perf_counter()
         if tokenizer.recipe.vqvae.quantizer.kind != "rvq":
             codes_seen.update(np.unique(tokenizer.encode(motion, mask)).tolist())

@@ -23,6 +23,7 @@ from vermo_cli.data.audio import load_audio
 from vermo_cli.data.store import (
     Corpus,
     check_output_free,
+    motion_arrays,
     open_corpus,
     publish,
     staging_directory,
@@ -67,10 +68,8 @@ def encode_corpus(
     if progress:
         progress.start(len(clips))
     tokens: list[list[list[int]]] = []
-    numpy_clips = clips.with_format("numpy", columns=["motion", "joint_mask"])
-    for index in range(len(clips)):
-        row = numpy_clips[index]
-        codes = tokenizer.encode(row["motion"], np.asarray(row["joint_mask"], dtype=bool))
+    for motion, joint_mask in zip(motion_arrays(clips), clips["joint_mask"], strict=True):
+        codes = tokenizer.encode(motion, np.asarray(joint_mask, dtype=bool))
         tokens.append(codes.astype(np.int32).tolist())
         if progress:
             progress.advance(1)
