@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import RECIPES, run_cli
 
-from vermo_cli.data.store import SIDECAR_NAME, open_corpus
+from vermo_cli.data.store import SIDECAR_NAME, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.evaluators import (
     EvaluatorError,
@@ -24,7 +24,7 @@ from vermo_cli.evaluators import (
     text_motion_variant,
 )
 from vermo_cli.evaluators.features import text_motion_features
-from vermo_cli.evaluators.fit import column_motions, load_clips, select_clips
+from vermo_cli.evaluators.fit import load_clips, select_clips
 from vermo_cli.evaluators.recipe import (
     EvaluatorKind,
     GestureEvaluatorRecipe,
@@ -76,15 +76,13 @@ def _held_out_motions(corpus: Path, headcount: int, count: int) -> list[np.ndarr
         index for index, row in enumerate(opened.clips.select_columns(["headcount"]))
         if row["headcount"] == headcount
     ][:count]  # fmt: skip
-    return column_motions(opened.clips.select(indices).with_format("arrow")["motion"])
+    return motion_arrays(opened.clips.select(indices))
 
 
 def test_the_fast_motion_reader_matches_datasets(workspace: Path) -> None:
     clips = open_corpus(workspace / "corpus").clips.select([0, 7, 31])
     expected = [np.asarray(row["motion"], dtype=np.float32) for row in clips]
-    for fast, slow in zip(
-        column_motions(clips.with_format("arrow")["motion"]), expected, strict=True
-    ):
+    for fast, slow in zip(motion_arrays(clips), expected, strict=True):
         np.testing.assert_array_equal(fast, slow)
 
 
@@ -299,7 +297,7 @@ def test_a_trained_evaluator_retrieves_held_out_motions_from_their_captions(
         corpus, "test", 1, True, False
     )
     assert len(indices) >= 32
-    motions = column_motions(corpus.clips.select(indices).with_format("arrow")["motion"])
+    motions = motion_arrays(corpus.clips.select(indices))
     captions = load_clips(corpus, indices, text_motion_features).detailed_captions
     motion = evaluator.embed_motion(motions)
     text = evaluator.embed_text(captions)

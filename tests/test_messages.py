@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from vermo_cli.errors import CorpusError
 from vermo_cli.messages.builder import (
     ClipTokens,
     build_message,
@@ -206,6 +207,23 @@ def test_example_source_epochs_are_reproducible(vocabulary: Vocabulary) -> None:
     special = TaskExampleSource(clips, tasks, ["m2d"], vocabulary, "specialize")
     assert {example.task for example in special.epoch(0)} == {"m2d"}
     assert special.task_counts() == {"m2d": 1}
+
+
+def test_task_repeats_weight_the_epoch_with_fresh_choices(vocabulary: Vocabulary) -> None:
+    clips = [clip(1) for _ in range(3)]
+    tasks = load_tasks()
+    names = ["t2m", "m2t"]
+    plain = TaskExampleSource(clips, tasks, names, vocabulary, "sft")
+    weighted = TaskExampleSource(clips, tasks, names, vocabulary, "sft", repeats={"t2m": 3})
+    assert plain.task_counts() == {"t2m": 3, "m2t": 3}
+    assert weighted.task_counts() == {"t2m": 9, "m2t": 3}
+    epoch = weighted.epoch(0)
+    t2m = [example for example in epoch if example.task == "t2m"]
+    assert len(t2m) == 9 and len(epoch) == 12
+    assert len({example.input_ids for example in t2m}) > 3, "repeats draw fresh choices"
+    assert weighted.validation() == plain.validation(), "validation is not weighted"
+    with pytest.raises(CorpusError, match="task_repeats names task"):
+        TaskExampleSource(clips, tasks, names, vocabulary, "sft", repeats={"m2d": 2})
 
 
 def test_malformed_ids_are_refused(vocabulary: Vocabulary) -> None:

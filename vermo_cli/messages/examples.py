@@ -50,8 +50,13 @@ class TaskExampleSource:
         vocabulary: Vocabulary,
         stage: Stage,
         seed: int = 0,
+        repeats: dict[str, int] | None = None,
     ) -> None:
         self.tasks = [tasks[name] for name in task_names]
+        self.repeats = dict(repeats or {})
+        unknown = sorted(set(self.repeats) - set(task_names))
+        if unknown:
+            raise CorpusError(f"task_repeats names task(s) not trained here: {', '.join(unknown)}")
         self.vocabulary = vocabulary
         self.stage = stage
         self.seed = seed
@@ -67,15 +72,19 @@ class TaskExampleSource:
         """Every (task, clip) combination the tasks can use, clip-major."""
         return [(task, clip) for clip in clips for task in self.tasks if can_use(task, clip)]
 
-    def _examples(self, clips: Sequence[ClipTokens], rng: random.Random) -> Iterator[Example]:
+    def _examples(
+        self, clips: Sequence[ClipTokens], rng: random.Random, repeat: bool = False
+    ) -> Iterator[Example]:
         for task, clip in self.pairs(clips):
-            ids, in_reply = to_ids(build_message(task, clip, "train", rng), self.vocabulary)
-            yield Example(tuple(ids), loss_mask(in_reply, self.stage), task.name)
+            for _ in range(self.repeats.get(task.name, 1) if repeat else 1):
+                ids, in_reply = to_ids(build_message(task, clip, "train", rng), self.vocabulary)
+                yield Example(tuple(ids), loss_mask(in_reply, self.stage), task.name)
 
     def epoch(self, index: int) -> list[Example]:
-        """The training examples of epoch `index` (fresh random choices each epoch)."""
+        """The training examples of epoch `index` (fresh random choices each epoch; tasks in
+        `repeats` that many times)."""
         rng = random.Random(self.seed * 1_000_000 + index)
-        return list(self._examples(self.train_clips, rng))
+        return list(self._examples(self.train_clips, rng, repeat=True))
 
     def validation(self) -> list[Example]:
         """The validation examples (the same every call)."""
@@ -88,7 +97,7 @@ class TaskExampleSource:
         """Training examples per task in one epoch."""
         counts = {task.name: 0 for task in self.tasks}
         for task, _ in self.pairs(self.train_clips):
-            counts[task.name] += 1
+            counts[task.name] += self.repeats.get(task.name, 1)
         return counts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vermo_cli.recipes import load_typed_recipe
 
@@ -103,7 +103,9 @@ class LmTrainRecipe(_Strict):
 
     `stage` says which command it is for (pretrain: loss on every token of every task; sft:
     loss on replies of the benchmark tasks; specialize: replies of one task, named on the
-    command line). `tasks` restricts the task mix (all of the stage's tasks when absent).
+    command line). `tasks` restricts the task mix (all of the stage's tasks when absent);
+    `task_repeats` weights it: a task named there appears that many times per epoch, each time
+    with fresh random choices (caption, instruction, crop), the others once.
     `text_vocab_size` is the size of the byte-level BPE trained on the corpus text when no
     `--init` model brings its own tokenizer.
     """
@@ -114,8 +116,17 @@ class LmTrainRecipe(_Strict):
     seed: int = 0
     text_vocab_size: int = Field(4000, ge=256)
     tasks: tuple[str, ...] | None = None
+    task_repeats: dict[str, int] = Field(default_factory=dict)
     model: LmModelConfig
     training: LmTrainingConfig
+
+    @field_validator("task_repeats")
+    @classmethod
+    def _positive_repeats(cls, repeats: dict[str, int]) -> dict[str, int]:
+        for task, count in repeats.items():
+            if count < 1:
+                raise ValueError(f"task_repeats.{task} must be at least 1")
+        return repeats
 
     def dump(self) -> dict[str, Any]:
         """The recipe as plain JSON-able data (stored in checkpoints to detect changes)."""

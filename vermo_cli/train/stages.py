@@ -108,7 +108,7 @@ def prepare_stage(request: StageRequest) -> PreparedStage:
     needed = corpus_identities(info)
     vocabulary, init_weights = _starting_point(request, recipe, clips, needed)
     source = TaskExampleSource(
-        clips, tasks, task_names, vocabulary, request.stage, seed=recipe.seed
+        clips, tasks, task_names, vocabulary, request.stage, recipe.seed, recipe.task_repeats
     )
     return PreparedStage(request, recipe, vocabulary, source, init_weights, info)
 
