@@ -156,6 +156,9 @@ def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, report: Quickst
 
         def step_done(self, stage: int, step: int, loss: float) -> None:
             progress.update(step + (totals.get(1, 0) if stage == 2 else 0), f"loss {loss:.4f}")
+            job = report.codec_job
+            if job is not None and torch.get_num_threads() < threads and not job.running:
+                torch.set_num_threads(threads)  # the codec is done: FlowVQ takes every core
 
         def validated(self, stage: int, step: int, loss: float) -> None:
             """Validation losses are shown by `vermo tokenize fit`, not here."""
@@ -239,6 +242,11 @@ class BackgroundCodecFit:
             else:
                 self.process.join()
                 raise RuntimeError(f"the audio codec fit failed:\n{message[1]}")
+
+    @property
+    def running(self) -> bool:
+        """Whether the child process is still fitting."""
+        return self.process.is_alive()
 
     def stop(self) -> None:
         """End the child if it still runs (the quickstart was interrupted)."""
