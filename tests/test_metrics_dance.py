@@ -203,14 +203,15 @@ def test_a_dance_on_the_beat_scores_above_itself_half_a_beat_late() -> None:
     from types import SimpleNamespace
 
     from vermo_cli.evaluate.clips import AUDIO_RATE
-    from vermo_cli.evaluate.systems import SystemOutputs, half_beat_late
+    from vermo_cli.evaluate.systems import SystemOutputs, half_beat_delays, half_beat_late
 
     waveform, _ = click_track(AUDIO_RATE)
     dance = np.zeros((1, int(DURATION_SECONDS * FPS), NUM_JOINTS, 3))
     dance[0, :, :NUM_BODY_JOINTS] = beat_dance()
     outputs = SystemOutputs("model", [dance], [None], [None])
     clip = SimpleNamespace(audio=waveform)
-    late = half_beat_late(outputs, [clip])  # type: ignore[list-item]
+    delays = half_beat_delays([clip])  # type: ignore[list-item]
+    late = half_beat_late(outputs, delays)
     assert late.name == "model, half a beat late"
     shifted = late.motions[0]
     delay = 9  # half of 18 frames a beat

@@ -179,26 +179,38 @@ def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, report: Quickst
         torch.set_num_threads(threads)
 
 
-def _codec_worker(recipe_path: Path, corpus: Path, output: Path, messages: Any) -> None:
-    """Child process: fit the codec on one thread, reporting `("step", step, steps, loss)`,
-    then `("done",)` or `("error", traceback)`."""
-    import torch
-
+def _train_codec(
+    recipe_path: Path, corpus: Path, output: Path, advance: Callable[[int, int, float], None]
+) -> None:
+    """Fit the audio codec from scratch, calling `advance(step, steps, loss)` after each step."""
     from vermo_cli.tokenizers.audio_codec_model import (
         fit_audio_codec,
         load_audio_codec_recipe,
         remove_codec_run,
     )
 
+    recipe = load_audio_codec_recipe(recipe_path)
+    remove_codec_run(output)
+
+    def report(step: int, steps: int, losses: dict[str, float]) -> None:
+        advance(step, steps, losses["loss"])
+
+    fit_audio_codec([corpus], recipe, output, progress=report)
+
+
+def _show_step(progress: StageProgress, step: int, steps: int, loss: float) -> None:
+    progress.start(steps, "steps")
+    progress.update(step, f"loss {loss:.4f}")
+
+
+def _codec_worker(recipe_path: Path, corpus: Path, output: Path, messages: Any) -> None:
+    """Child process: fit the codec on one thread, reporting `("step", step, steps, loss)`,
+    then `("done",)` or `("error", traceback)`."""
+    import torch
+
     torch.set_num_threads(1)
     try:
-        recipe = load_audio_codec_recipe(recipe_path)
-        remove_codec_run(output)
-
-        def advance(step: int, steps: int, losses: dict[str, float]) -> None:
-            messages.put(("step", step, steps, losses["loss"]))
-
-        fit_audio_codec([corpus], recipe, output, progress=advance)
+        _train_codec(recipe_path, corpus, output, lambda *values: messages.put(("step", *values)))
         messages.put(("done",))
     except BaseException:
         messages.put(("error", traceback.format_exc()))
@@ -233,9 +245,7 @@ class BackgroundCodecFit:
                     ) from None
                 continue
             if message[0] == "step":
-                _, step, steps, loss = message
-                progress.start(steps, "steps")
-                progress.update(step, f"loss {loss:.4f}")
+                _show_step(progress, *message[1:])
             elif message[0] == "done":
                 self.process.join()
                 return
@@ -264,20 +274,12 @@ def _fit_codec(paths: QuickstartPaths, progress: StageProgress, report: Quicksta
         report.codec_job.follow(progress)
         report.codec_job = None
         return
-    from vermo_cli.tokenizers.audio_codec_model import (
-        fit_audio_codec,
-        load_audio_codec_recipe,
-        remove_codec_run,
+    _train_codec(
+        paths.codec_recipe,
+        paths.corpus,
+        paths.codec,
+        lambda step, steps, loss: _show_step(progress, step, steps, loss),
     )
-
-    recipe = load_audio_codec_recipe(paths.codec_recipe)
-    remove_codec_run(paths.codec)
-    progress.start(recipe.steps, "steps")
-
-    def advance(step: int, steps: int, losses: dict[str, float]) -> None:
-        progress.update(step, f"loss {losses['loss']:.4f}")
-
-    fit_audio_codec([paths.corpus], recipe, paths.codec, progress=advance)
 
 
 def _encode(paths: QuickstartPaths, progress: StageProgress, _: QuickstartReport) -> None:

@@ -27,6 +27,7 @@ from vermo_cli.evaluate.scoring import (
 from vermo_cli.evaluate.systems import (
     SystemOutputs,
     baseline_outputs,
+    half_beat_delays,
     half_beat_late,
     model_outputs,
     real_outputs,
@@ -189,6 +190,7 @@ class Benchmark:
         began = time.perf_counter()
         request, task, clips = self.request, self.task, self.data.clips
         shifted = shifts_by_half_a_beat(task)
+        delays = half_beat_delays(clips) if shifted else []
         systems = [
             "Real",
             *([self.baseline.name] if self.baseline else []),
@@ -219,7 +221,7 @@ class Benchmark:
             model = model_outputs("model", generations, self.multimodality)
             scorings = [*fixed, Scoring(task, clips, model, self.evaluators, seed, real=real)]
             if shifted:
-                late = half_beat_late(model, clips)
+                late = half_beat_late(model, delays)
                 scorings.append(Scoring(task, clips, late, self.evaluators, seed, real=real))
             for scoring in scorings:
                 scoring.seed = seed

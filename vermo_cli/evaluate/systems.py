@@ -119,20 +119,30 @@ def shifts_by_half_a_beat(task: TaskSpec) -> bool:
     return "music" in task.required and task.reply == ("motion",)
 
 
-def half_beat_late(outputs: SystemOutputs, clips: Sequence[BenchmarkClip]) -> SystemOutputs:
-    """The same motions delayed by half a beat of each clip's music (the first pose held for
-    the delay, the end cut, so the length stays): the reference a dance's Beat Alignment Score
-    must beat to show that its beats follow the music's, not merely that it moves rhythmically.
-    The beat is the median interval of the music's beats (`music_beats`); a clip with fewer
-    than two beats keeps its motion as it is."""
-    motions: list[np.ndarray | None] = []
-    for motion, clip in zip(outputs.motions, clips, strict=True):
+def half_beat_delays(clips: Sequence[BenchmarkClip]) -> list[int]:
+    """Frames of half a beat of each clip's music: half the median interval of its beats
+    (`music_beats`); 0 for a clip without audio or with fewer than two beats. The same in
+    every replication, so a benchmark computes it once."""
+    delays = []
+    for clip in clips:
         beats = music_beats(clip.audio, AUDIO_RATE) if clip.audio is not None else np.zeros(0)
-        if motion is None or len(beats) < 2:
+        interval = float(np.median(np.diff(beats))) if len(beats) >= 2 else 0.0
+        delays.append(round(0.5 * interval * MOTION_FPS))
+    return delays
+
+
+def half_beat_late(outputs: SystemOutputs, delays: Sequence[int]) -> SystemOutputs:
+    """The same motions delayed by `delays[i]` frames, half a beat of each clip's music
+    (`half_beat_delays`; the first pose held for the delay, the end cut, so the length stays):
+    the reference a dance's Beat Alignment Score must beat to show that its beats follow the
+    music's, not merely that it moves rhythmically."""
+    motions: list[np.ndarray | None] = []
+    for motion, delay in zip(outputs.motions, delays, strict=True):
+        if motion is None or delay == 0:
             motions.append(motion)
             continue
         frames = motion.shape[1]
-        delay = min(round(0.5 * float(np.median(np.diff(beats))) * MOTION_FPS), frames)
+        delay = min(delay, frames)
         held = np.repeat(motion[:, :1], delay, axis=1)
         motions.append(np.concatenate([held, motion[:, : frames - delay]], axis=1))
     return SystemOutputs(
