@@ -19,10 +19,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def tiny_recipe(path: Path, steps: int = 4, checkpoint_every: int = 2) -> Path:
-    """Write a FlowVQ recipe small enough to train in seconds (from the shipped tiny one)."""
+def tiny_recipe(
+    path: Path, steps: int = 4, checkpoint_every: int = 2, features: str | None = None
+) -> Path:
+    """Write a FlowVQ recipe small enough to train in seconds (from the shipped tiny one;
+    `features` replaces its feature set)."""
     recipe = yaml.safe_load((RECIPES / "flowvq-tiny.yaml").read_text())
     recipe["vqvae"].update(width=16, blocks_per_level=1, quantizer_blocks=1)
+    if features is not None:
+        recipe["vqvae"]["features"] = features
     recipe["flow"].update(blocks=1, heads=2, head_dim=8, ffn=32, sampling_steps=4)
     for stage in ("stage1", "stage2"):
         recipe[stage].update(

@@ -28,7 +28,17 @@ from vermo_cli.tokenizers.flowvq_recipe import (
     VqVaeConfig,
     load_flowvq_recipe,
 )
-from vermo_cli.tokenizers.flowvq_train import fit_flowvq, masked_mean, reconstruction_loss
+from vermo_cli.tokenizers.flowvq_train import (
+    fit_flowvq,
+    masked_mean,
+    reconstruction_loss,
+)
+from vermo_cli.tokenizers.motion_features import (
+    ROOT_POSITION,
+    ROOT_VELOCITY,
+    channel_mask,
+    loss_weights,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,13 +117,35 @@ def test_fsq_codes_cover_0_to_4374() -> None:
     assert torch.allclose(quantizer.codes_to_latents(codes), quantized, atol=1e-5)
 
 
+def test_root_weight_weighs_the_root_channels() -> None:
+    weights = torch.from_numpy(loss_weights("trajectory", 30.0))
+    assert weights[ROOT_VELOCITY].tolist() == [30.0, 30.0]
+    assert weights[ROOT_POSITION].tolist() == [30.0, 30.0]
+    assert float(weights[3:156].max()) == 1.0 and weights[1] == 1.0
+    assert loss_weights("positions", 5.0)[:3].tolist() == [5.0] * 3
+    motion = torch.zeros(1, 8, 158)
+    batch = MotionBatch(
+        motion,
+        torch.ones(1, 8, dtype=torch.bool),
+        torch.ones(1, 52, dtype=torch.bool),
+        torch.ones(1, 158, dtype=torch.bool),
+    )
+    shifted = motion.clone()
+    shifted[..., ROOT_VELOCITY[0]] += 0.1
+    plain = float(masked_mean(shifted - motion, batch))
+    weighted = float(masked_mean(shifted - motion, batch, weights))
+    assert plain == pytest.approx(0.1 / 158)
+    assert weighted == pytest.approx(30 * 0.1 / (154 + 4 * 30))
+
+
 def test_invalid_joints_give_no_loss_and_no_gradient() -> None:
     torch.manual_seed(0)
     model = MotionVqVae(VqVaeConfig(width=16, blocks_per_level=1))
     mask = torch.from_numpy(body_only_mask())[None].repeat(2, 1)
     motion = torch.randn(2, 16, 156)
     motion[:, :, 66:] = 0.0  # invalid hand channels are zero after normalisation
-    batch = MotionBatch(motion, torch.ones(2, 16, dtype=torch.bool), mask)
+    channels = torch.from_numpy(channel_mask(body_only_mask(), "positions"))[None].repeat(2, 1)
+    batch = MotionBatch(motion, torch.ones(2, 16, dtype=torch.bool), mask, channels)
     reconstruction = model(batch.motion)[0].detach().requires_grad_(True)
     masked_mean((reconstruction - batch.motion) ** 2, batch).backward()
     assert torch.all(reconstruction.grad[:, :, 66:] == 0)
@@ -200,7 +232,12 @@ def test_corpus_without_stats_and_joint_set_mismatch(
     del sidecar["stats"]
     (broken / SIDECAR_NAME).write_text(json.dumps(sidecar))
     with pytest.raises(CorpusError, match="no normalisation statistics"):
-        fit_flowvq(broken, tmp_path / "out", tiny_recipe(tmp_path / "r.yaml"))
+        fit_flowvq(broken, tmp_path / "out", tiny_recipe(tmp_path / "r.yaml", features="positions"))
+    # trajectory features fit their statistics on the training split instead
+    info = fit_flowvq(
+        broken, tmp_path / "own", tiny_recipe(tmp_path / "t.yaml", features="trajectory")
+    )
+    assert info["normalizer"]["kind"] == "trajectory" and len(info["normalizer"]["std"]) == 158
     sidecar = json.loads((corpus / SIDECAR_NAME).read_text())
     sidecar["skeleton"]["joint_names"] = sidecar["skeleton"]["joint_names"][:22]
     (broken / SIDECAR_NAME).write_text(json.dumps(sidecar))

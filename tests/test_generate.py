@@ -117,11 +117,23 @@ def test_audio_tasks(model: Path) -> None:
 
 
 def test_prediction_and_inbetweening_keep_the_protocol_lengths(model: Path) -> None:
+    walk = load_motion_npz(model / "walk.npz")["joints"]
     stem = generate(model, "pred", "--past", model / "walk.npz")
     # 90 frames given = 23 codes (the last partly padded); 60 % made -> 1.5 x 23 = 34 codes.
-    assert motion_of(stem).shape[1] == (23 + 34) * 4
-    stem = generate(model, "btwn", "--past", model / "walk.npz", "--future", model / "walk.npz")
-    assert motion_of(stem).shape[1] == (23 + 69 + 23) * 4
+    predicted = motion_of(stem)
+    assert predicted.shape[1] == (23 + 34) * 4
+    np.testing.assert_array_equal(predicted[:, :90], walk)  # the given past, kept exactly
+    given = ("--past", model / "walk.npz", "--future", model / "walk.npz")
+    stem = generate(model, "btwn", *given)
+    # The future's 23 codes start at code 23 + 69; its 90 given frames end the motion.
+    between = motion_of(stem)
+    assert between.shape[1] == (23 + 69) * 4 + 90
+    np.testing.assert_array_equal(between[:, :90], walk)
+    np.testing.assert_array_equal(between[:, -90:], walk)
+    stem = generate(model, "btwn", *given, "--no-keep-given")
+    decoded = motion_of(stem)
+    assert decoded.shape[1] == (23 + 69 + 23) * 4
+    assert not np.allclose(decoded[:, :90], walk, atol=1e-3)
 
 
 def test_generation_mistakes_are_one_line_errors(model: Path, tmp_path: Path) -> None:

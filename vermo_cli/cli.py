@@ -677,6 +677,13 @@ def generate(
         DecoderChoice, typer.Option(help="flow (FlowVQ stage 2) or vqvae (stage 1).")
     ] = DecoderChoice.flow,
     flow_steps: Annotated[int | None, typer.Option(min=1, help="Flow sampling steps.")] = None,
+    keep_given: Annotated[
+        bool,
+        typer.Option(
+            help="pred/btwn: keep the given motion exactly and blend the made frames onto it "
+            "(--no-keep-given: the whole decoded code sequence)."
+        ),
+    ] = True,
     bvh: Annotated[bool, typer.Option("--bvh", help="Also write BVH (one per person).")] = False,
 ) -> None:
     """Generate with a trained model: motion (.npz), audio (.wav) or a caption (stdout, .json).
@@ -704,7 +711,7 @@ def generate(
             speech=speech,
         )
         options = SamplingOptions(
-            num_samples, seed, temperature, top_p, batch_size, decoder.value, flow_steps
+            num_samples, seed, temperature, top_p, batch_size, decoder.value, flow_steps, keep_given
         )
         check_inputs(get_task(task), inputs)
         loading = time.perf_counter()

@@ -172,7 +172,9 @@ class Benchmark:
             model=model,
             data=data,
             evaluators=evaluators,
-            prompts=[benchmark_prompt(task, clip.tokens, model) for clip in data.clips],
+            prompts=[
+                benchmark_prompt(task, clip.tokens, model, clip.joints) for clip in data.clips
+            ],
             baseline=baseline_outputs(task, data.clips, data.training_captions),
             multimodality=_multimodality_prompts(task, request, len(data.clips)),
         )

@@ -74,6 +74,10 @@ class Prompt:
     """Codes `[agents, steps]` given before the reply's motion (pred, btwn)."""
     after: np.ndarray | None = None
     """Codes `[agents, steps]` given after it (btwn)."""
+    given_before: np.ndarray | None = None
+    """The joints `[agents, frames, 52, 3]` that `before` encodes, kept in the output."""
+    given_after: np.ndarray | None = None
+    """The joints `[agents, frames, 52, 3]` that `after` encodes, kept in the output."""
     audio: tuple[np.ndarray, int] | None = None
     """The prompt's music or speech `(waveform, rate)`, kept with the output."""
     summary: dict[str, str] = field(default_factory=dict)
@@ -163,6 +167,8 @@ def build_prompt(task: TaskSpec, inputs: PromptInputs, coder: PromptCoder) -> Pr
         mask=mask,
         before=codes.get("past"),
         after=codes.get("future"),
+        given_before=motions["past"].joints if "past" in motions else None,
+        given_after=motions["future"].joints if "future" in motions else None,
         audio=audio,
     )
 
@@ -225,8 +231,12 @@ def reply_rules(
     return rules
 
 
-def benchmark_prompt(task: TaskSpec, clip: ClipTokens, coder: PromptCoder) -> Prompt:
-    """The benchmark prompt of a token-corpus clip and the rules of its reply.
+def benchmark_prompt(
+    task: TaskSpec, clip: ClipTokens, coder: PromptCoder, joints: np.ndarray | None = None
+) -> Prompt:
+    """The benchmark prompt of a token-corpus clip and the rules of its reply; with the clip's
+    ground truth `joints` `[agents, frames, 52, 3]`, the given past and future frames are kept
+    in the output, as a user's given motion is.
 
     The message is the builder's evaluation message (first instruction paraphrase, first
     caption, required conditions only, the protocol's past/future split), so evaluation asks
@@ -264,4 +274,10 @@ def benchmark_prompt(task: TaskSpec, clip: ClipTokens, coder: PromptCoder) -> Pr
         headcount=clip.headcount,
         before=codes.get("past"),
         after=codes.get("future"),
+        given_before=joints[:, : past * coder.compression] if joints is not None and past else None,
+        given_after=(
+            joints[:, (clip.steps - future) * coder.compression :]
+            if joints is not None and future
+            else None
+        ),
     )

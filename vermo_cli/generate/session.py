@@ -21,6 +21,7 @@ from vermo_cli.generate import DEFAULT_CHECKPOINT
 from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
+from vermo_cli.generate.stitching import stitch_given_motion
 from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
@@ -47,6 +48,9 @@ class SamplingOptions:
     batch_size: int = 8
     decoder: Decoder = "flow"
     flow_steps: int | None = None
+    keep_given: bool = True
+    """pred/btwn: the given motion kept exactly, the made part blended onto it (`stitching`);
+    False returns the whole decoded code sequence."""
 
 
 @dataclass
@@ -187,13 +191,17 @@ class GenerationModel:
                 progress(len(replies), len(rows))
         decoding_started = time.perf_counter()
         samples: list[list[Sample]] = [[] for _ in requests]
-        pending = []
+        pending, prompted = [], []
         for (index, _), reply in zip(rows, replies, strict=True):
             sample, codes = self._decode(reply, requests[index][1])
             samples[index].append(sample)
+            prompted.append((sample, requests[index][1]))
             if codes is not None:
                 pending.append((sample, codes))
         self._decode_motions(pending, options)
+        if options.keep_given:
+            for sample, prompt in prompted:
+                self._keep_given_motion(sample, prompt)
         timings = {
             "sampling_s": decoding_started - sampling_started,
             "decoding_s": time.perf_counter() - decoding_started,
@@ -264,6 +272,20 @@ class GenerationModel:
             elif segment.kind == "text":
                 sample.caption = segment.text
         return sample, whole
+
+    def _keep_given_motion(self, sample: Sample, prompt: Prompt) -> None:
+        """Put the prompt's given past/future joints back into the sample's decoded motion,
+        the made frames blended to meet them (`stitching`)."""
+        if sample.joints is None or (prompt.given_before is None and prompt.given_after is None):
+            return
+        after_start = None
+        if prompt.after is not None and prompt.given_after is not None:
+            after_start = (sample.joints.shape[1] // self.compression - prompt.after.shape[1]) * (
+                self.compression
+            )
+        sample.joints = stitch_given_motion(
+            sample.joints, prompt.given_before, prompt.given_after, after_start
+        )
 
     def _decode_motions(
         self, pending: list[tuple[Sample, np.ndarray]], options: SamplingOptions

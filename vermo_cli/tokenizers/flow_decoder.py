@@ -15,8 +15,8 @@ import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 from torch import nn
 
-from vermo_cli.tokenizers.flowvq_model import MOTION_CHANNELS
 from vermo_cli.tokenizers.flowvq_recipe import FlowDecoderConfig
+from vermo_cli.tokenizers.motion_features import POSITION_CHANNELS
 
 
 def sinusoidal_embedding(positions: torch.Tensor, channels: int) -> torch.Tensor:
@@ -66,24 +66,31 @@ class FlowBlock(nn.Module):
 
 
 class FlowMatchingDecoder(nn.Module):
-    """Predicts velocity or clean motion `[batch, frames, 156]` (per `config.prediction`) from
+    """Predicts velocity or clean motion `[batch, frames, channels]` (per `config.prediction`) from
     noisy motion, timestep and latents; `velocity` always gives the velocity."""
 
-    def __init__(self, config: FlowDecoderConfig, latent_width: int, compression: int) -> None:
+    def __init__(
+        self,
+        config: FlowDecoderConfig,
+        latent_width: int,
+        compression: int,
+        channels: int = POSITION_CHANNELS,
+    ) -> None:
         super().__init__()
         self.config = config
         self.compression = compression
+        self.channels = channels
         width = config.heads * config.head_dim
         self.width = width
-        self.motion_in = nn.Linear(MOTION_CHANNELS, width)
-        self.prior_in = nn.Linear(MOTION_CHANNELS, width) if config.condition_on_stage1 else None
+        self.motion_in = nn.Linear(channels, width)
+        self.prior_in = nn.Linear(channels, width) if config.condition_on_stage1 else None
         self.latent_in = nn.Linear(latent_width, width)
         self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
         self.blocks = nn.ModuleList(
             FlowBlock(width, config.heads, config.ffn) for _ in range(config.blocks)
         )
         self.out_norm = nn.LayerNorm(width)
-        self.motion_out = nn.Linear(width, MOTION_CHANNELS)
+        self.motion_out = nn.Linear(width, channels)
         nn.init.zeros_(self.motion_out.weight)
         nn.init.zeros_(self.motion_out.bias)
 
@@ -95,9 +102,9 @@ class FlowMatchingDecoder(nn.Module):
         frame_mask: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """`noisy` `[batch, frames, 156]`; `timesteps` `[batch]` on the scheduler's scale
+        """`noisy` `[batch, frames, channels]`; `timesteps` `[batch]` on the scheduler's scale
         (0-1000); `latents` `[batch, width, steps]` quantized; `frame_mask` `[batch, frames]`
-        True on real frames; `prior` `[batch, frames, 156]` the stage-1 reconstruction
+        True on real frames; `prior` `[batch, frames, channels]` the stage-1 reconstruction
         (required when the config conditions on it). Latent i is placed at frame
         `compression * (i + 0.5)` so that the two sequences share one time axis. Returns what
         `config.prediction` names; a sample prediction conditioned on the stage-1
@@ -136,7 +143,7 @@ class FlowMatchingDecoder(nn.Module):
         frame_mask: torch.Tensor | None = None,
         prior: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The velocity `noise - motion` `[batch, frames, 156]` whatever the decoder predicts:
+        """The velocity `noise - motion` `[batch, frames, channels]` whatever the decoder predicts:
         a predicted motion m gives `(noisy - m) / sigma` with sigma = timestep / train steps."""
         output = self(noisy, timesteps, latents, frame_mask, prior)
         if self.config.prediction == "velocity":
@@ -156,7 +163,7 @@ def flow_matching_targets(
     motion: torch.Tensor, scheduler: FlowMatchEulerDiscreteScheduler, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Noisy inputs, timesteps `[batch]` and velocity targets for clean `motion`
-    `[batch, frames, 156]`: a training timestep is drawn uniformly for each sequence,
+    `[batch, frames, channels]`: a training timestep is drawn uniformly for each sequence,
     `x_t = (1 - sigma) * motion + sigma * noise` and the target is `noise - motion` (a
     sample-predicting decoder is trained against `motion` itself instead)."""
     batch = motion.shape[0]
@@ -179,19 +186,19 @@ def sample_motion(
     prior: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Decode quantized latents `[batch, width, steps]` to normalised motion
-    `[batch, frames, 156]` by Euler integration from Gaussian noise (seeded by `generator`).
+    `[batch, frames, channels]` by Euler integration from Gaussian noise (seeded by `generator`).
 
     The decoder is trained on crops of `window_frames` frames, and attention with absolute
     positions does not carry over to much longer sequences. So longer motions are decoded in
     windows of that length overlapping by half, each seeing positions from 0 as in training;
     at every Euler step the windows' velocities are blended with triangular weights into one
     velocity for the whole sequence, so the windows share one trajectory and join smoothly.
-    `frames` must be `compression` times the latent steps; `prior` `[batch, frames, 156]` is
+    `frames` must be `compression` times the latent steps; `prior` `[batch, frames, channels]` is
     the stage-1 reconstruction, for decoders that condition on it.
     """
     scheduler = make_scheduler(decoder.config)
     scheduler.set_timesteps(steps or decoder.config.sampling_steps)
-    shape = (latents.shape[0], frames, MOTION_CHANNELS)
+    shape = (latents.shape[0], frames, decoder.channels)
     x = torch.randn(shape, generator=generator).to(latents)
     windows = decoding_windows(frames, window_frames or frames, decoder.compression)
     weights = torch.zeros(frames, device=latents.device)

@@ -113,7 +113,9 @@ class FlowVQTokenizer:
         vqvae.load_state_dict(load_file(str(directory / STAGE1_WEIGHTS)))
         flow = None
         if (directory / FLOW_WEIGHTS).is_file():
-            flow = FlowMatchingDecoder(recipe.flow, recipe.vqvae.width, recipe.vqvae.compression)
+            flow = FlowMatchingDecoder(
+                recipe.flow, recipe.vqvae.width, recipe.vqvae.compression, recipe.vqvae.channels
+            )
             flow.load_state_dict(load_file(str(directory / FLOW_WEIGHTS)))
             flow.to(device)
         return cls(directory, recipe, info, vqvae.to(device), flow)

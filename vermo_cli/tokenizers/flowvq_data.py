@@ -18,18 +18,20 @@ from vermo_cli.tokenizers.motion_features import MotionNormalizer
 
 @dataclass
 class MotionBatch:
-    """`motion` `[batch, frames, 156]` normalised (zero-padded), `frame_mask` `[batch, frames]`
-    True on real frames, `joint_mask` `[batch, 52]` True on valid joints."""
+    """`motion` `[batch, frames, channels]` normalised features (zero-padded), `frame_mask`
+    `[batch, frames]` True on real frames, `joint_mask` `[batch, 52]` True on valid joints,
+    `channel_mask` `[batch, channels]` True on the feature channels of valid joints."""
 
     motion: torch.Tensor
     frame_mask: torch.Tensor
     joint_mask: torch.Tensor
+    channel_mask: torch.Tensor
 
 
 class SequenceBank:
     """All single-agent sequences of some corpus splits, normalised, held in memory.
 
-    `[frames, 156]` float32 per agent: 1 hour of motion is about 67 MB.
+    `[frames, channels]` float32 per agent: 1 hour of motion is about 67 MB.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class SequenceBank:
         self.sequences: list[np.ndarray] = []
         self.joint_masks: list[np.ndarray] = []
         self.clip_ids: list[str] = []
+        self.channel_mask = normalizer.channel_mask
         for clip_id, motion, joint_mask in zip(
             rows["id"], motion_arrays(rows), rows["joint_mask"], strict=True
         ):
@@ -59,7 +62,9 @@ class SequenceBank:
         return sum(len(s) for s in self.sequences)
 
 
-def _collate(pieces: list[np.ndarray], masks: list[np.ndarray], multiple: int) -> MotionBatch:
+def _collate(
+    bank: SequenceBank, pieces: list[np.ndarray], indices: list[int], multiple: int
+) -> MotionBatch:
     longest = max(len(p) for p in pieces)
     padded_length = -(-longest // multiple) * multiple
     motion = np.zeros((len(pieces), padded_length, pieces[0].shape[-1]), dtype=np.float32)
@@ -67,10 +72,12 @@ def _collate(pieces: list[np.ndarray], masks: list[np.ndarray], multiple: int) -
     for index, piece in enumerate(pieces):
         motion[index, : len(piece)] = piece
         frame_mask[index, : len(piece)] = True
+    joint_masks = np.stack([bank.joint_masks[i] for i in indices])
     return MotionBatch(
         motion=torch.from_numpy(motion),
         frame_mask=torch.from_numpy(frame_mask),
-        joint_mask=torch.from_numpy(np.stack(masks)),
+        joint_mask=torch.from_numpy(joint_masks),
+        channel_mask=torch.from_numpy(np.stack([bank.channel_mask(m) for m in joint_masks])),
     )
 
 
@@ -87,7 +94,7 @@ def training_batch(
         length = min(crop_frames, len(sequence))
         start = int(rng.integers(0, len(sequence) - length + 1))
         pieces.append(sequence[start : start + length])
-    return _collate(pieces, [bank.joint_masks[i] for i in chosen], multiple)
+    return _collate(bank, pieces, chosen.tolist(), multiple)
 
 
 def validation_batches(
@@ -99,5 +106,5 @@ def validation_batches(
     for first in range(0, count, batch_size):
         indices = range(first, min(first + batch_size, count))
         pieces = [bank.sequences[i][:crop_frames] for i in indices]
-        batches.append(_collate(pieces, [bank.joint_masks[i] for i in indices], multiple))
+        batches.append(_collate(bank, pieces, list(indices), multiple))
     return batches

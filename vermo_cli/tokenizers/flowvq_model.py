@@ -1,10 +1,11 @@
 """Stage 1 of FlowVQ: the convolutional motion autoencoder around a quantizer.
 
-Motion enters as normalised positions `[batch, frames, 156]` (52 joints x 3) and becomes one code
-per `compression` frames. The `flowvq` layout follows the paper (appendix A.1): ResNet blocks at
-full resolution, then a strided convolution, no dilation, no normalisation layers, ReLU, and a
-mirrored decoder with nearest-neighbour upsampling. The `vanilla` layout is the earlier
-motion-VQ design kept for ablations: downsample first, then dilated blocks.
+Motion enters as normalised features `[batch, frames, channels]` (156 for joint positions, 158
+for the trajectory features; `motion_features`) and becomes one code per `compression` frames.
+The `flowvq` layout follows the paper (appendix A.1): ResNet blocks at full resolution, then a
+strided convolution, no dilation, no normalisation layers, ReLU, and a mirrored decoder with
+nearest-neighbour upsampling. The `vanilla` layout is the earlier motion-VQ design kept for
+ablations: downsample first, then dilated blocks.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from torch.nn import functional
 from vector_quantize_pytorch import FSQ, ResidualVQ, VectorQuantize
 
 from vermo_cli.tokenizers.flowvq_recipe import QuantizerConfig, VqVaeConfig
-
-MOTION_CHANNELS = 52 * 3
 
 # vector-quantize-pytorch warns through loguru on every small k-means init; vermo reports itself.
 logger.disable("vector_quantize_pytorch")
@@ -43,12 +42,12 @@ def _blocks(config: VqVaeConfig, reverse: bool = False) -> list[nn.Module]:
 
 
 class MotionEncoder(nn.Module):
-    """`[batch, 156, frames]` -> latents `[batch, width, frames / compression]`."""
+    """`[batch, channels, frames]` -> latents `[batch, width, frames / compression]`."""
 
     def __init__(self, config: VqVaeConfig) -> None:
         super().__init__()
         width = config.width
-        layers: list[nn.Module] = [nn.Conv1d(MOTION_CHANNELS, width, 3, padding=1), nn.ReLU()]
+        layers: list[nn.Module] = [nn.Conv1d(config.channels, width, 3, padding=1), nn.ReLU()]
         for level in range(config.levels):
             downsample = level < config.downsampling_levels
             down = [nn.Conv1d(width, width, 4, stride=2, padding=1)] if downsample else []
@@ -63,7 +62,7 @@ class MotionEncoder(nn.Module):
 
 
 class MotionDecoder(nn.Module):
-    """Latents `[batch, width, frames / compression]` -> `[batch, 156, frames]`."""
+    """Latents `[batch, width, frames / compression]` -> `[batch, channels, frames]`."""
 
     def __init__(self, config: VqVaeConfig) -> None:
         super().__init__()
@@ -79,7 +78,7 @@ class MotionDecoder(nn.Module):
         layers += [
             nn.Conv1d(width, width, 3, padding=1),
             nn.ReLU(),
-            nn.Conv1d(width, MOTION_CHANNELS, 3, padding=1),
+            nn.Conv1d(width, config.channels, 3, padding=1),
         ]
         self.net = nn.Sequential(*layers)
 
@@ -140,7 +139,7 @@ class MotionQuantizer(nn.Module):
 
 
 class MotionVqVae(nn.Module):
-    """Encoder, quantizer and stage-1 decoder over normalised motion `[batch, frames, 156]`."""
+    """Encoder, quantizer and stage-1 decoder over normalised motion `[batch, frames, channels]`."""
 
     def __init__(self, config: VqVaeConfig) -> None:
         super().__init__()
@@ -152,7 +151,7 @@ class MotionVqVae(nn.Module):
     def quantize(
         self, motion: torch.Tensor, frame_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`[batch, frames, 156]` (frames a multiple of the compression) -> quantized latents
+        """`[batch, frames, channels]` (frames a multiple of the compression) -> quantized latents
         `[batch, width, steps]`, codes and auxiliary loss."""
         latents = self.encoder(motion.transpose(1, 2))
         step_mask = None
@@ -161,12 +160,12 @@ class MotionVqVae(nn.Module):
         return self.quantizer(latents, step_mask)
 
     def decode_latents(self, quantized: torch.Tensor) -> torch.Tensor:
-        """Quantized latents `[batch, width, steps]` -> `[batch, steps * compression, 156]`."""
+        """Quantized latents `[batch, width, steps]` -> `[batch, steps * compression, channels]`."""
         return self.decoder(quantized).transpose(1, 2)
 
     def forward(
         self, motion: torch.Tensor, frame_mask: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reconstruction `[batch, frames, 156]`, codes, auxiliary loss."""
+        """Reconstruction `[batch, frames, channels]`, codes, auxiliary loss."""
         quantized, codes, auxiliary = self.quantize(motion, frame_mask)
         return self.decode_latents(quantized), codes, auxiliary

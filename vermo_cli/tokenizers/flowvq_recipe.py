@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vermo_cli.recipes import load_typed_recipe
+from vermo_cli.tokenizers.motion_features import FeatureKind, feature_channels
 
 
 class _Strict(BaseModel):
@@ -43,6 +44,11 @@ class VqVaeConfig(_Strict):
     `flowvq`: ResNet blocks first, then a strided downsampling conv (paper A.1), no dilation.
     `vanilla`: the earlier motion-VQ layout: downsampling first, then dilated blocks
     (dilations 1, `dilation_growth`, `dilation_growth`^2, ...).
+
+    `features`: what the networks see per frame (`vermo_cli.tokenizers.motion_features`):
+    `positions`, the paper's joint positions, or `trajectory`, root velocity and
+    root-relative joints plus the root position. `root_weight` multiplies the training loss on
+    the channels that place the person (`motion_features.root_channels`).
     """
 
     architecture: Literal["flowvq", "vanilla"] = "flowvq"
@@ -53,6 +59,13 @@ class VqVaeConfig(_Strict):
     compression: int = Field(4, ge=1)
     dilation_growth: int = Field(1, ge=1)
     quantizer: QuantizerConfig = QuantizerConfig()
+    features: FeatureKind = "positions"
+    root_weight: float = Field(1.0, gt=0.0)
+
+    @property
+    def channels(self) -> int:
+        """Feature channels per frame."""
+        return feature_channels(self.features)
 
     @model_validator(mode="after")
     def _compression_fits(self) -> VqVaeConfig:

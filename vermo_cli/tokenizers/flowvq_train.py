@@ -24,8 +24,8 @@ from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli import __version__
-from vermo_cli.data.store import Corpus, open_corpus
-from vermo_cli.errors import VermoError
+from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
+from vermo_cli.errors import CorpusError, VermoError
 from vermo_cli.motion.skeleton import JOINT_NAMES
 from vermo_cli.tokenizers.flow_decoder import (
     FlowMatchingDecoder,
@@ -50,8 +50,13 @@ from vermo_cli.tokenizers.flowvq_data import (
     validation_batches,
 )
 from vermo_cli.tokenizers.flowvq_model import MotionVqVae
-from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe, StageConfig, load_flowvq_recipe
-from vermo_cli.tokenizers.motion_features import MotionNormalizer
+from vermo_cli.tokenizers.flowvq_recipe import (
+    FlowVQRecipe,
+    StageConfig,
+    VqVaeConfig,
+    load_flowvq_recipe,
+)
+from vermo_cli.tokenizers.motion_features import FeatureKind, MotionNormalizer, loss_weights
 
 LossFunction = Callable[[MotionBatch, int], torch.Tensor]
 
@@ -79,22 +84,33 @@ class StagePlan:
     loss: LossFunction
 
 
-def masked_mean(values: torch.Tensor, batch: MotionBatch) -> torch.Tensor:
-    """Mean of `[batch, frames, 156]` values over real frames and valid joints only: invalid
-    joints and padding contribute neither loss nor gradient."""
-    joint_weights = batch.joint_mask.repeat_interleave(3, dim=1)[:, None, :]
-    weights = (batch.frame_mask[:, :, None] & joint_weights).to(values.dtype)
+def masked_mean(
+    values: torch.Tensor, batch: MotionBatch, channel_weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean of `[batch, frames, channels]` values over real frames and valid joints only: invalid
+    joints and padding contribute neither loss nor gradient. `channel_weights` `[channels]`
+    weighs channels (a weighted mean)."""
+    weights = (batch.frame_mask[:, :, None] & batch.channel_mask[:, None, :]).to(values.dtype)
+    if channel_weights is not None:
+        weights = weights * channel_weights
     return (values * weights).sum() / weights.sum().clamp(min=1.0)
 
 
+def _channel_weights(config: VqVaeConfig) -> torch.Tensor | None:
+    if config.root_weight == 1.0:
+        return None
+    return torch.from_numpy(loss_weights(config.features, config.root_weight))
+
+
 def reconstruction_loss(vqvae: MotionVqVae) -> LossFunction:
-    """Stage 1: smooth L1 on normalised positions plus the quantizer's auxiliary loss
-    (commitment for vq/rvq, none for fsq)."""
+    """Stage 1: smooth L1 on normalised features (root channels weighted by `root_weight`)
+    plus the quantizer's auxiliary loss (commitment for vq/rvq, none for fsq)."""
+    weights = _channel_weights(vqvae.config)
 
     def loss(batch: MotionBatch, step: int) -> torch.Tensor:
         reconstruction, _, auxiliary = vqvae(batch.motion, batch.frame_mask)
         error = functional.smooth_l1_loss(reconstruction, batch.motion, reduction="none")
-        return masked_mean(error, batch) + auxiliary
+        return masked_mean(error, batch, weights) + auxiliary
 
     return loss
 
@@ -104,6 +120,7 @@ def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossF
     `prediction: sample`), with the encoder and quantizer frozen; noise and timesteps are drawn
     from a generator seeded by (seed, step)."""
     scheduler = make_scheduler(flow.config)
+    weights = _channel_weights(vqvae.config)
 
     def loss(batch: MotionBatch, step: int) -> torch.Tensor:
         with torch.no_grad():
@@ -114,7 +131,7 @@ def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossF
         prediction = flow(noisy, timesteps, latents, batch.frame_mask, prior)
         if flow.config.prediction == "sample":
             target = batch.motion
-        return masked_mean((prediction - target) ** 2, batch)
+        return masked_mean((prediction - target) ** 2, batch, weights)
 
     return loss
 
@@ -291,11 +308,21 @@ def _prepare_output(
     return recipe
 
 
-def _corpus_normalizer(corpus: Corpus) -> MotionNormalizer:
+def _check_joint_set(corpus: Corpus) -> None:
     skeleton = corpus.info.get("skeleton", {})
     if skeleton.get("joint_names") != list(JOINT_NAMES):
         raise TokenizerError(f"{corpus.path}: corpus joint set differs from vermo's SMPL-H set")
-    return MotionNormalizer.from_stats(corpus.info.get("stats"), str(corpus.path))
+
+
+def _corpus_normalizer(corpus: Corpus, kind: FeatureKind) -> MotionNormalizer:
+    """`positions`: the corpus's own statistics; `trajectory`: fitted on the training split."""
+    if kind == "positions":
+        return MotionNormalizer.from_stats(corpus.info.get("stats"), str(corpus.path))
+    rows = corpus.clips.filter(lambda split: split == "train", input_columns="split")
+    if len(rows) == 0:
+        raise CorpusError(f"{corpus.path}: no clips in split train")
+    masks = [np.asarray(mask, dtype=bool) for mask in rows["joint_mask"]]
+    return MotionNormalizer.fit(zip(motion_arrays(rows), masks, strict=True), kind)
 
 
 def _banks(corpus: Corpus, normalizer: MotionNormalizer) -> tuple[SequenceBank, SequenceBank]:
@@ -318,12 +345,17 @@ def fit_flowvq(
     it to `output`; returns `tokenizer.json`'s content. Stage 2 needs stage 1's weights."""
     output = Path(output)
     corpus = open_corpus(corpus_path)
-    normalizer = _corpus_normalizer(corpus)
+    _check_joint_set(corpus)
     recipe = _prepare_output(output, recipe_path, resume, overwrite)
     torch.manual_seed(recipe.seed)
+    info_path = output / INFO_NAME
+    normalizer = (
+        MotionNormalizer.from_json(json.loads(info_path.read_text())["normalizer"])
+        if info_path.is_file()
+        else _corpus_normalizer(corpus, recipe.vqvae.features)
+    )
     train, validation_bank = _banks(corpus, normalizer)
     compression = recipe.vqvae.compression
-    info_path = output / INFO_NAME
     info: dict[str, Any] = (
         json.loads(info_path.read_text())
         if info_path.is_file()
@@ -361,7 +393,9 @@ def fit_flowvq(
             raise TokenizerError(f"{output}: stage 2 needs stage 1 first (run with --stage 1)")
         vqvae.load_state_dict(load_file(str(output / STAGE1_WEIGHTS)))
         vqvae.eval().requires_grad_(False)
-        flow = FlowMatchingDecoder(recipe.flow, recipe.vqvae.width, compression)
+        flow = FlowMatchingDecoder(
+            recipe.flow, recipe.vqvae.width, compression, recipe.vqvae.channels
+        )
         plan = StagePlan(2, recipe.stage2, flow, flow_loss(vqvae, flow, recipe.seed))
         loss = run_stage(
             plan, train, validation, output, recipe.seed, compression, resume, progress
