@@ -1,7 +1,6 @@
 """Benchmark: what the tiny FlowVQ sees per frame, joint positions or trajectory features.
 
-    .venv/bin/python benchmarks/tokenizer_features.py --workdir runs/features \\
-        --tokens corpus/synthetic-tokens --evaluator runs/evaluator-text-motion
+    .venv/bin/python benchmarks/tokenizer_features.py --workdir runs/features
 
 Fits `recipes/flowvq-tiny.yaml` on the synthetic corpus with each feature set and root loss
 weight (`positions`, the paper's; `trajectory` with root weight 1, 10 and 30), unless
