@@ -280,9 +280,8 @@ class GenerationModel:
             return
         after_start = None
         if prompt.after is not None and prompt.given_after is not None:
-            after_start = (sample.joints.shape[1] // self.compression - prompt.after.shape[1]) * (
-                self.compression
-            )
+            steps = sample.joints.shape[1] // self.compression  # the whole decoded motion's codes
+            after_start = (steps - prompt.after.shape[1]) * self.compression
         sample.joints = stitch_given_motion(
             sample.joints, prompt.given_before, prompt.given_after, after_start
         )
