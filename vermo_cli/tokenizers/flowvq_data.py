@@ -42,8 +42,8 @@ class SequenceBank:
             raise CorpusError(f"{corpus.path}: no clips in split(s) {', '.join(splits)}")
         self.sequences: list[np.ndarray] = []
         self.joint_masks: list[np.ndarray] = []
+        self.channel_masks: list[np.ndarray] = []
         self.clip_ids: list[str] = []
-        self.channel_mask = normalizer.channel_mask
         for clip_id, motion, joint_mask in zip(
             rows["id"], motion_arrays(rows), rows["joint_mask"], strict=True
         ):
@@ -51,6 +51,7 @@ class SequenceBank:
             for agent in motion:
                 self.sequences.append(normalizer.normalize(agent, mask))
                 self.joint_masks.append(mask)
+                self.channel_masks.append(normalizer.channel_mask(mask))
                 self.clip_ids.append(clip_id)
 
     def __len__(self) -> int:
@@ -72,12 +73,11 @@ def _collate(
     for index, piece in enumerate(pieces):
         motion[index, : len(piece)] = piece
         frame_mask[index, : len(piece)] = True
-    joint_masks = np.stack([bank.joint_masks[i] for i in indices])
     return MotionBatch(
         motion=torch.from_numpy(motion),
         frame_mask=torch.from_numpy(frame_mask),
-        joint_mask=torch.from_numpy(joint_masks),
-        channel_mask=torch.from_numpy(np.stack([bank.channel_mask(m) for m in joint_masks])),
+        joint_mask=torch.from_numpy(np.stack([bank.joint_masks[i] for i in indices])),
+        channel_mask=torch.from_numpy(np.stack([bank.channel_masks[i] for i in indices])),
     )
 
 

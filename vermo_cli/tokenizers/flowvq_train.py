@@ -96,9 +96,7 @@ def masked_mean(
     return (values * weights).sum() / weights.sum().clamp(min=1.0)
 
 
-def _channel_weights(config: VqVaeConfig) -> torch.Tensor | None:
-    if config.root_weight == 1.0:
-        return None
+def _channel_weights(config: VqVaeConfig) -> torch.Tensor:
     return torch.from_numpy(loss_weights(config.features, config.root_weight))
 
 
@@ -349,17 +347,16 @@ def fit_flowvq(
     recipe = _prepare_output(output, recipe_path, resume, overwrite)
     torch.manual_seed(recipe.seed)
     info_path = output / INFO_NAME
+    existing = json.loads(info_path.read_text()) if info_path.is_file() else None
     normalizer = (
-        MotionNormalizer.from_json(json.loads(info_path.read_text())["normalizer"])
-        if info_path.is_file()
+        MotionNormalizer.from_json(existing["normalizer"])
+        if existing
         else _corpus_normalizer(corpus, recipe.vqvae.features)
     )
     train, validation_bank = _banks(corpus, normalizer)
     compression = recipe.vqvae.compression
-    info: dict[str, Any] = (
-        json.loads(info_path.read_text())
-        if info_path.is_file()
-        else {
+    info: dict[str, Any] = existing or (
+        {
             "format": TOKENIZER_FORMAT,
             "vermo_version": __version__,
             "recipe": recipe.name,

@@ -73,10 +73,8 @@ def joints_from_features(features: np.ndarray, kind: FeatureKind) -> np.ndarray:
     integrated = np.cumsum(features[..., ROOT_VELOCITY], axis=-2)
     drift = features[..., ROOT_POSITION] - integrated
     path = integrated + gaussian_filter1d(drift, DRIFT_SMOOTHING_FRAMES, axis=-2, mode="nearest")
-    height = joints[..., 0, 1].copy()
-    joints[..., 0, :] = 0.0
+    joints[..., 0, [0, 2]] = 0.0  # the root's velocity channels; its height stays
     joints[..., [0, 2]] += path[..., None, :]
-    joints[..., 0, 1] = height
     return joints.astype(np.float32)
 
 
