@@ -4,6 +4,7 @@ exact resume, Hugging Face export, --init, recipes and the multi-GPU launch comm
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -442,3 +443,26 @@ def test_relaunch_command_hands_the_rest_of_the_command_line_to_deepspeed(tmp_pa
     ]
     with pytest.raises(LaunchError, match="--hostfile"):
         relaunch_command(["sft"], gpus=None, nodes=2, hostfile=None)
+
+
+def test_a_one_process_cpu_group_does_not_compile_shared_memory_collectives() -> None:
+    """The shared-memory all-reduce extension (a ~45 s compile) is for several processes."""
+    import subprocess
+    import sys
+
+    script = (
+        "from vermo_cli.train.launch import init_distributed\n"
+        "init_distributed()\n"
+        "from deepspeed.comm import comm\n"
+        "import torch.distributed as dist\n"
+        "print(comm.cdb.shm_comm_op is None, dist.get_world_size(), dist.get_backend())\n"
+    )
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=True
+    )
+    assert done.stdout.split()[-3:] == ["True", "1", "gloo"]

@@ -114,6 +114,22 @@ def init_distributed() -> None:
         os.environ[SINGLE_PROCESS_MARK] = "1"
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    elif int(os.environ["WORLD_SIZE"]) == 1:
+        _skip_shared_memory_collectives()
     deepspeed.init_distributed(
         dist_backend="nccl" if torch.cuda.is_available() else "gloo", verbose=False
     )
+
+
+def _skip_shared_memory_collectives() -> None:
+    """Keep DeepSpeed from compiling its shared-memory collectives for a one-process CPU group.
+
+    On CPU, `deepspeed.init_distributed` JIT-compiles a C++ extension (about 45 s on 2 cores,
+    again in every new virtual environment) that speeds up all-reduce between processes on one
+    host; a group of one process never calls it. DeepSpeed builds an op only while its entry in
+    `deepspeed.ops.__compatible_ops__` is true, and keeps edits to that dict for the process.
+    """
+    import deepspeed.ops
+    from deepspeed.ops.op_builder.cpu import ShareMemCommBuilder
+
+    deepspeed.ops.__compatible_ops__[ShareMemCommBuilder.NAME] = False
