@@ -26,6 +26,7 @@ from rich.table import Table
 from vermo_cli import __version__
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
+from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
 
@@ -670,7 +671,7 @@ def generate(
     ] = None,
     num_samples: Annotated[int, typer.Option(min=1, help="Replies to sample.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 1.0,
+    temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = DEFAULT_TEMPERATURE,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
     batch_size: Annotated[int, typer.Option(min=1, help="Samples per forward pass.")] = 8,
     decoder: Annotated[

@@ -33,8 +33,14 @@ from vermo_cli.evaluate.systems import (
     real_outputs,
     shifts_by_half_a_beat,
 )
+from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.generate.prompt import Prompt, benchmark_prompt
-from vermo_cli.generate.session import Decoder, Generation, GenerationModel, SamplingOptions
+from vermo_cli.generate.session import (
+    Decoder,
+    Generation,
+    GenerationModel,
+    SamplingOptions,
+)
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.metrics.captions import bertscore_model_description
 
@@ -63,7 +69,7 @@ class BenchmarkRequest:
     limit: int | None = None
     seed: int = 0
     batch_size: int = 16
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     top_p: float = 0.95
     decoder: Decoder = "flow"
     flow_steps: int | None = None

@@ -14,7 +14,7 @@ import typer
 from rich.progress import TextColumn
 from rich.table import Table
 
-from vermo_cli.generate import DEFAULT_CHECKPOINT
+from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
 
@@ -101,7 +101,9 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         ] = None,
         seed: Annotated[int, typer.Option(help="Seed of the first replication.")] = 0,
         batch_size: Annotated[int, typer.Option(min=1, help="Replies sampled at once.")] = 16,
-        temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = 1.0,
+        temperature: Annotated[
+            float, typer.Option(min=0.0, help="0 = greedy.")
+        ] = DEFAULT_TEMPERATURE,
         top_p: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.95,
         decoder: Annotated[str, typer.Option(help="Motion decoder: flow or vqvae.")] = "flow",
         flow_steps: Annotated[int | None, typer.Option(min=1)] = None,

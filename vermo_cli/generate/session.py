@@ -17,7 +17,7 @@ from transformers.utils import logging as transformers_logging
 
 from vermo_cli.data.audio import load_audio
 from vermo_cli.errors import VermoError
-from vermo_cli.generate import DEFAULT_CHECKPOINT
+from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
@@ -43,7 +43,7 @@ class SamplingOptions:
 
     num_samples: int = 1
     seed: int = 0
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     top_p: float = 0.95
     batch_size: int = 8
     decoder: Decoder = "flow"
