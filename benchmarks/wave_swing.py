@@ -1,6 +1,7 @@
 """Benchmark: does a waving hand still wave after the tokenizer (and in a generated motion)?
 
-    .venv/bin/python benchmarks/wave_swing.py --tokenizer NAME=runs/flowvq-tiny [--motion NAME=wave.npz]
+    .venv/bin/python benchmarks/wave_swing.py --tokenizer tiny=runs/flowvq-tiny \
+        --motion wave=outputs/quickstart/wave.npz
 
 A wave in the synthetic corpus is a hand raised above the head with the forearm swinging side to
 side. Its swing is measured as the spread (root of the summed x and z variances, metres) of the
