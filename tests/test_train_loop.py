@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -447,9 +449,6 @@ def test_relaunch_command_hands_the_rest_of_the_command_line_to_deepspeed(tmp_pa
 
 def test_a_one_process_cpu_group_does_not_compile_shared_memory_collectives() -> None:
     """The shared-memory all-reduce extension (a ~45 s compile) is for several processes."""
-    import subprocess
-    import sys
-
     script = (
         "from vermo_cli.train.launch import init_distributed\n"
         "init_distributed()\n"

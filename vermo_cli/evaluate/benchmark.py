@@ -35,12 +35,7 @@ from vermo_cli.evaluate.systems import (
 )
 from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.generate.prompt import Prompt, benchmark_prompt
-from vermo_cli.generate.session import (
-    Decoder,
-    Generation,
-    GenerationModel,
-    SamplingOptions,
-)
+from vermo_cli.generate.session import Decoder, Generation, GenerationModel, SamplingOptions
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.metrics.captions import bertscore_model_description
 

@@ -355,21 +355,19 @@ def fit_flowvq(
     )
     train, validation_bank = _banks(corpus, normalizer)
     compression = recipe.vqvae.compression
-    info: dict[str, Any] = existing or (
-        {
-            "format": TOKENIZER_FORMAT,
-            "vermo_version": __version__,
-            "recipe": recipe.name,
-            "joint_names": list(JOINT_NAMES),
-            "fps": 30.0,
-            "compression": compression,
-            "codebook_size": recipe.vqvae.quantizer.size,
-            "normalizer": normalizer.to_json(),
-            "trained_joint_mask": np.any(train.joint_masks, axis=0).tolist(),
-            "corpus": {"path": str(Path(corpus_path).resolve()), "identity": corpus.identity},
-            "stages": {},
-        }
-    )
+    info: dict[str, Any] = existing or {
+        "format": TOKENIZER_FORMAT,
+        "vermo_version": __version__,
+        "recipe": recipe.name,
+        "joint_names": list(JOINT_NAMES),
+        "fps": 30.0,
+        "compression": compression,
+        "codebook_size": recipe.vqvae.quantizer.size,
+        "normalizer": normalizer.to_json(),
+        "trained_joint_mask": np.any(train.joint_masks, axis=0).tolist(),
+        "corpus": {"path": str(Path(corpus_path).resolve()), "identity": corpus.identity},
+        "stages": {},
+    }
     validation = validation_batches(
         validation_bank, recipe.stage1.batch_size, recipe.stage1.crop_frames, compression
     )
