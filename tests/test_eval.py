@@ -94,6 +94,14 @@ def test_same_seed_same_numbers(workspace: Path) -> None:
     assert first["rows"] == again["rows"]
 
 
+def test_candidates_score_the_reply_closest_to_the_given_motion(workspace: Path) -> None:
+    once = evaluate(workspace, "btwn", "--replications", "1")
+    best = evaluate(workspace, "btwn", "--replications", "1", "--candidates", "3")
+    assert best["protocol"]["request"]["candidates"] == 3
+    assert once["rows"]["linear interpolation"] == best["rows"]["linear interpolation"]
+    assert best["rows"]["model"]["ade"] != once["rows"]["model"]["ade"]
+
+
 def test_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
     common = ["--checkpoint", workspace / "sft", "--limit", "2", "--replications", "1"]
     missing = cli_error("eval", "t2m", *common, "--evaluator", tmp_path / "none")
@@ -102,6 +110,9 @@ def test_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
         "eval", "pred", *common, "--split", "no-such-split", "--json", tmp_path / "x.json"
     )
     assert "checkpoint not found" in cli_error("eval", "pred", "--checkpoint", tmp_path / "nope")
+    assert "applies to tasks given motion to meet (pred, btwn), not m2t" in cli_error(
+        "eval", "m2t", *common, "--candidates", "2"
+    )
     assert not (tmp_path / "x.json").exists()
     taken = cli_error(
         "eval", "fit-evaluator", "--data", tmp_path, "--kind", "gesture", "-o", workspace / "tm1"

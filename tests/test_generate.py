@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ from conftest import cli_error, run_cli
 from vermo_plugins.sources.bvh import load_bvh_as_smplh
 
 from vermo_cli.data.store import open_corpus
+from vermo_cli.generate.prompt import PromptInputs
+from vermo_cli.generate.session import GenerationModel, SamplingOptions
+from vermo_cli.generate.stitching import seam_gap
 from vermo_cli.motion.npz import load_motion_npz, save_motion_npz
 
 pytestmark = pytest.mark.slow
@@ -136,6 +140,31 @@ def test_prediction_and_inbetweening_keep_the_protocol_lengths(model: Path) -> N
     assert not np.allclose(decoded[:, :90], walk, atol=1e-3)
 
 
+def test_candidates_keep_the_reply_that_meets_the_given_motion_best(model: Path) -> None:
+    session = GenerationModel.load(model / "sft")
+    given = PromptInputs(past=model / "walk.npz", future=model / "walk.npz")
+    task, prompt = session.prepare("btwn", given)
+    options = SamplingOptions(num_samples=4, seed=3, keep_given=False)
+    (every,) = session.generate_many([(task, prompt)], options)
+    gaps = []
+    for sample in every.samples:
+        start = sample.joints.shape[1] - prompt.after.shape[1] * session.compression
+        gaps.append(seam_gap(sample.joints, prompt.given_before, prompt.given_after, start))
+    assert len(set(gaps)) > 1, "the four replies should differ"
+    best = every.samples[int(np.argmin(gaps))]
+    for keep_given in (False, True):
+        chosen = replace(options, num_samples=1, candidates=4, keep_given=keep_given)
+        (result,) = session.generate_many([(task, prompt)], chosen)
+        (sample,) = result.samples
+        assert sample.reply_ids == best.reply_ids
+    walk = load_motion_npz(model / "walk.npz")["joints"]
+    np.testing.assert_allclose(sample.joints[:, :90], walk, atol=1e-6)  # the given past, kept
+    # Tasks without given motion sample once per sample, whatever `candidates` says.
+    task, prompt = session.prepare("t2m", PromptInputs(caption="a person waves", duration=1.0))
+    (result,) = session.generate_many([(task, prompt)], replace(options, candidates=3))
+    assert len(result.samples) == 4
+
+
 def test_generation_mistakes_are_one_line_errors(model: Path, tmp_path: Path) -> None:
     sft = ("--checkpoint", model / "sft")
     assert "t2m needs a caption" in one_line_error("generate", "t2m", *sft)
@@ -149,6 +178,9 @@ def test_generation_mistakes_are_one_line_errors(model: Path, tmp_path: Path) ->
         "generate", "m2t", "--motion", tmp_path / "none.npz", *sft
     )
     assert "unknown task 'dance'" in one_line_error("generate", "dance", *sft)
+    assert "--candidates applies to tasks given motion to meet (pred, btwn), not t2m" in (
+        one_line_error("generate", "t2m", "hi", "--candidates", "2", *sft)
+    )
     assert "checkpoint not found" in one_line_error(
         "generate", "t2m", "hi", "--checkpoint", tmp_path / "nothing"
     )

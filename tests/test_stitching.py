@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vermo_cli.generate.stitching import stitch_given_motion
+from vermo_cli.generate.stitching import seam_gap, stitch_given_motion
 
 
 def test_btwn_keeps_both_ends_and_blends_the_seam_offsets_linearly() -> None:
@@ -40,3 +40,18 @@ def test_pred_holds_the_past_seam_offset_and_nothing_given_changes_nothing() -> 
     np.testing.assert_array_equal(stitch_given_motion(decoded, None, None), decoded)
     with pytest.raises(ValueError, match="inside the past"):
         stitch_given_motion(decoded, truth[:, :20], truth[:, :5], after_start=10)
+
+
+def test_the_seam_gap_is_the_body_joints_distance_at_both_seams() -> None:
+    decoded = np.zeros((1, 10, 52, 3), dtype=np.float32)
+    before = np.zeros((1, 3, 52, 3), dtype=np.float32)
+    after = np.zeros((1, 2, 52, 3), dtype=np.float32)
+    assert seam_gap(decoded, before, after) == 0.0 == seam_gap(decoded, None, None)
+    before[:, -1, :, 0] = 0.3  # 0.3 m off at the past's seam (frame 2)
+    after[:, 0, :, 2] = 0.4  # 0.4 m off at the future's seam (frame 8, or `after_start`)
+    assert seam_gap(decoded, before, None) == pytest.approx(0.3)
+    assert seam_gap(decoded, before, after) == pytest.approx(0.7)
+    decoded[:, 5, :, 2] = 0.4
+    assert seam_gap(decoded, before, after, after_start=5) == pytest.approx(0.3)
+    decoded[:, 2, 22:] = 5.0  # hands are left out
+    assert seam_gap(decoded, before, after, after_start=5) == pytest.approx(0.3)

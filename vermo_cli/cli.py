@@ -685,6 +685,14 @@ def generate(
             "(--no-keep-given: the whole decoded code sequence)."
         ),
     ] = True,
+    candidates: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="pred/btwn: sample this many replies per sample and keep the one that meets "
+            "the given motion closest at the seams.",
+        ),
+    ] = 1,
     bvh: Annotated[bool, typer.Option("--bvh", help="Also write BVH (one per person).")] = False,
 ) -> None:
     """Generate with a trained model: motion (.npz), audio (.wav) or a caption (stdout, .json).
@@ -693,7 +701,7 @@ def generate(
     `vermo generate m2t --motion walk.bvh`, `vermo generate btwn --past a.npz --future b.npz`.
     """
     from vermo_cli.generate.outputs import write_generation
-    from vermo_cli.generate.prompt import PromptInputs, check_inputs
+    from vermo_cli.generate.prompt import PromptInputs, check_candidates, check_inputs
     from vermo_cli.generate.session import GenerationModel, SamplingOptions
     from vermo_cli.messages.tasks import get_task
 
@@ -712,9 +720,18 @@ def generate(
             speech=speech,
         )
         options = SamplingOptions(
-            num_samples, seed, temperature, top_p, batch_size, decoder.value, flow_steps, keep_given
+            num_samples,
+            seed,
+            temperature,
+            top_p,
+            batch_size,
+            decoder.value,
+            flow_steps,
+            keep_given,
+            candidates,
         )
         check_inputs(get_task(task), inputs)
+        check_candidates(get_task(task), candidates)
         loading = time.perf_counter()
         model = GenerationModel.load(checkpoint, tokenizer, codec)
         loaded = time.perf_counter() - loading
@@ -725,7 +742,7 @@ def generate(
                 spec,
                 prompt_message,
                 options,
-                lambda done, total: bar.update(sampling, completed=done),
+                lambda done, total: bar.update(sampling, completed=done, total=total),
             )
         prompt = inputs.caption or ""
         paths = write_generation(result, output or Path("outputs") / task, bvh, prompt)

@@ -34,7 +34,7 @@ from vermo_cli.evaluate.systems import (
     shifts_by_half_a_beat,
 )
 from vermo_cli.generate import DEFAULT_TEMPERATURE
-from vermo_cli.generate.prompt import Prompt, benchmark_prompt
+from vermo_cli.generate.prompt import Prompt, benchmark_prompt, check_candidates
 from vermo_cli.generate.session import Decoder, Generation, GenerationModel, SamplingOptions
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.metrics.captions import bertscore_model_description
@@ -70,6 +70,8 @@ class BenchmarkRequest:
     flow_steps: int | None = None
     multimodality_prompts: int = 100
     multimodality_samples: int = 10
+    candidates: int = 1
+    """pred/btwn: replies per clip, the one closest to the given motion at the seams kept."""
 
 
 @dataclass
@@ -153,6 +155,7 @@ class Benchmark:
             raise BenchmarkError(f"{task.name} is not a benchmark task (it declares no metrics)")
         if request.replications < 1:
             raise BenchmarkError("--replications must be at least 1")
+        check_candidates(task, request.candidates)
         model = GenerationModel.load(request.checkpoint)
         token_corpus = _token_corpus(request, model)
         data = load_benchmark_data(token_corpus, task, request.split, request.limit)
@@ -183,10 +186,13 @@ class Benchmark:
     @property
     def total_replies(self) -> int:
         """Replies sampled over all replications."""
-        per_replication = len(self.prompts) + self.multimodality * (
-            self.request.multimodality_samples
-        )
-        return self.request.replications * per_replication
+        return self.request.replications * self._replies_per_replication
+
+    @property
+    def _replies_per_replication(self) -> int:
+        """Replies sampled in one replication, candidates included."""
+        samples = len(self.prompts) + self.multimodality * self.request.multimodality_samples
+        return samples * self.request.candidates
 
     def run(self, progress: ProgressCallback | None = None) -> BenchmarkReport:
         """Generate and score every replication; the report of all of them."""
@@ -220,7 +226,7 @@ class Benchmark:
         for replication in range(request.replications):
             seed = request.seed + replication
             generations = self._generate(seed, advance)
-            done += len(clips) + self.multimodality * request.multimodality_samples
+            done += self._replies_per_replication
             model = model_outputs("model", generations, self.multimodality)
             scorings = [*fixed, Scoring(task, clips, model, self.evaluators, seed, real=real)]
             if shifted:
@@ -257,7 +263,7 @@ class Benchmark:
                 self.model,
                 requests[: self.multimodality],
                 extra,
-                lambda count, total: advance(len(requests) + count, total),
+                lambda count, total: advance(len(requests) * request.candidates + count, total),
             )
             for generation, samples in zip(generations, more, strict=False):
                 generation.samples += samples.samples
@@ -299,6 +305,7 @@ def _sampling(request: BenchmarkRequest, seed: int, samples: int) -> SamplingOpt
         batch_size=request.batch_size,
         decoder=request.decoder,
         flow_steps=request.flow_steps,
+        candidates=request.candidates,
     )
 
 

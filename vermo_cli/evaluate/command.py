@@ -117,6 +117,14 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
             Path | None,
             typer.Option("--json", help="Report JSON (default: CHECKPOINT/eval/TASK-SPLIT.json)."),
         ] = None,
+        candidates: Annotated[
+            int,
+            typer.Option(
+                min=1,
+                help="pred/btwn: replies per clip; the one closest to the given motion at the "
+                "seams is scored.",
+            ),
+        ] = 1,
     ) -> None:
         from vermo_cli.cli import console, error_console, user_errors
         from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
@@ -142,6 +150,7 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 flow_steps=flow_steps,
                 multimodality_prompts=multimodality_prompts,
                 multimodality_samples=multimodality_samples,
+                candidates=candidates,
             )
             join_launched_run()
             benchmark = Benchmark.prepare(request)

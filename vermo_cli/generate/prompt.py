@@ -113,6 +113,16 @@ def check_inputs(task: TaskSpec, inputs: PromptInputs) -> None:
         raise PromptError(f"{task.name} does not take {OPTION_OF_CONDITION[condition]}")
 
 
+def check_candidates(task: TaskSpec, candidates: int) -> None:
+    """`PromptError` unless `candidates` is 1 or the task is given motion to meet (pred, btwn)."""
+    if candidates < 1:
+        raise PromptError(f"--candidates must be at least 1, not {candidates}")
+    if candidates > 1 and not {"past", "future"} & task.needs:
+        raise PromptError(
+            f"--candidates applies to tasks given motion to meet (pred, btwn), not {task.name}"
+        )
+
+
 def build_prompt(task: TaskSpec, inputs: PromptInputs, coder: PromptCoder) -> Prompt:
     """The prompt message of `task` for `inputs`, and the rules of its reply."""
     check_inputs(task, inputs)

@@ -21,7 +21,7 @@ from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
-from vermo_cli.generate.stitching import stitch_given_motion
+from vermo_cli.generate.stitching import seam_gap, stitch_given_motion
 from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
@@ -51,6 +51,9 @@ class SamplingOptions:
     keep_given: bool = True
     """pred/btwn: the given motion kept exactly, the made part blended onto it (`stitching`);
     False returns the whole decoded code sequence."""
+    candidates: int = 1
+    """pred/btwn: replies sampled for each sample; the one whose decoded motion meets the
+    given motion closest at the seams (`stitching.seam_gap`) is kept."""
 
 
 @dataclass
@@ -174,7 +177,7 @@ class GenerationModel:
         rows = [
             (index, prompt_ids(prompt.message, self.vocabulary))
             for index, (_, prompt) in enumerate(requests)
-            for _ in range(options.num_samples)
+            for _ in range(options.num_samples * self._candidates(prompt, options))
         ]
         grammars = [ReplyGrammar(prompt.rules, self.vocabulary) for _, prompt in requests]
         replies: list[list[int]] = []
@@ -191,17 +194,19 @@ class GenerationModel:
                 progress(len(replies), len(rows))
         decoding_started = time.perf_counter()
         samples: list[list[Sample]] = [[] for _ in requests]
-        pending, prompted = [], []
+        pending = []
         for (index, _), reply in zip(rows, replies, strict=True):
             sample, codes = self._decode(reply, requests[index][1])
             samples[index].append(sample)
-            prompted.append((sample, requests[index][1]))
             if codes is not None:
                 pending.append((sample, codes))
         self._decode_motions(pending, options)
+        for index, (_, prompt) in enumerate(requests):
+            samples[index] = self._best_candidates(samples[index], prompt, options)
         if options.keep_given:
-            for sample, prompt in prompted:
-                self._keep_given_motion(sample, prompt)
+            for index, (_, prompt) in enumerate(requests):
+                for sample in samples[index]:
+                    self._keep_given_motion(sample, prompt)
         timings = {
             "sampling_s": decoding_started - sampling_started,
             "decoding_s": time.perf_counter() - decoding_started,
@@ -273,17 +278,47 @@ class GenerationModel:
                 sample.caption = segment.text
         return sample, whole
 
+    @staticmethod
+    def _candidates(prompt: Prompt, options: SamplingOptions) -> int:
+        """Replies sampled per sample of `prompt`: `options.candidates` where motion is given."""
+        given = prompt.given_before is not None or prompt.given_after is not None
+        return options.candidates if given else 1
+
+    def _best_candidates(
+        self, samples: list[Sample], prompt: Prompt, options: SamplingOptions
+    ) -> list[Sample]:
+        """Of each run of `candidates` samples, the one with the smallest `seam_gap`."""
+        count = self._candidates(prompt, options)
+        if count == 1:
+            return samples
+        return [
+            min(samples[first : first + count], key=lambda s: self._seam_gap(s, prompt))
+            for first in range(0, len(samples), count)
+        ]
+
+    def _after_start(self, sample: Sample, prompt: Prompt) -> int | None:
+        """The frame of the decoded motion where the given future's codes begin."""
+        if sample.joints is None or prompt.after is None or prompt.given_after is None:
+            return None
+        steps = sample.joints.shape[1] // self.compression  # the whole decoded motion's codes
+        return (steps - prompt.after.shape[1]) * self.compression
+
+    def _seam_gap(self, sample: Sample, prompt: Prompt) -> float:
+        if sample.joints is None:
+            return float("inf")
+        after_start = self._after_start(sample, prompt)
+        return seam_gap(sample.joints, prompt.given_before, prompt.given_after, after_start)
+
     def _keep_given_motion(self, sample: Sample, prompt: Prompt) -> None:
         """Put the prompt's given past/future joints back into the sample's decoded motion,
         the made frames blended to meet them (`stitching`)."""
         if sample.joints is None or (prompt.given_before is None and prompt.given_after is None):
             return
-        after_start = None
-        if prompt.after is not None and prompt.given_after is not None:
-            steps = sample.joints.shape[1] // self.compression  # the whole decoded motion's codes
-            after_start = (steps - prompt.after.shape[1]) * self.compression
         sample.joints = stitch_given_motion(
-            sample.joints, prompt.given_before, prompt.given_after, after_start
+            sample.joints,
+            prompt.given_before,
+            prompt.given_after,
+            self._after_start(sample, prompt),
         )
 
     def _decode_motions(

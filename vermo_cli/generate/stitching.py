@@ -7,11 +7,17 @@ and the made frames are shifted by the difference between the given and the deco
 at the seams: for btwn the shift blends linearly from the last given past frame to the first
 given future frame (the standard offset blending of in-betweening), for pred the past's seam
 offset is held. Joints are moved in metres in the canonical frame, per joint.
+
+`seam_gap` measures how far a decoded motion is from the given one at those seams: with
+several candidate replies (`SamplingOptions.candidates`), the one that meets the given motion
+best needs the smallest shift and is kept.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from vermo_cli.motion.skeleton import NUM_BODY_JOINTS
 
 
 def stitch_given_motion(
@@ -50,3 +56,25 @@ def stitch_given_motion(
     if after is not None:
         motion[:, start:] = after
     return motion
+
+
+def seam_gap(
+    decoded: np.ndarray,
+    before: np.ndarray | None,
+    after: np.ndarray | None,
+    after_start: int | None = None,
+) -> float:
+    """Metres between `decoded` `[agents, frames, 52, 3]` and the given motion at the seams: the
+    mean over people and the 22 body joints of the distance from `before`'s last frame to
+    decoded frame `b - 1` plus that from `after`'s first frame to decoded frame `after_start`
+    (as in `stitch_given_motion`); 0 without given motion."""
+    gap = 0.0
+    body = slice(0, NUM_BODY_JOINTS)
+    if before is not None and before.shape[1]:
+        seam = decoded[:, before.shape[1] - 1, body] - before[:, -1, body]
+        gap += float(np.linalg.norm(seam, axis=-1).mean())
+    if after is not None and after.shape[1]:
+        start = decoded.shape[1] - after.shape[1] if after_start is None else after_start
+        seam = decoded[:, start, body] - after[:, 0, body]
+        gap += float(np.linalg.norm(seam, axis=-1).mean())
+    return gap
