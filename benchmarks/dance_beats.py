@@ -7,8 +7,8 @@ m2d's target asks a generated dance to score a higher Beat Alignment Score (BAS)
 dance half a beat late. This measures that margin for the dances the language model is trained
 to produce: each m2d clip of a split of a token corpus (music and one dancer), as the ground
 truth and as its own FlowVQ codes decoded by each decoder (stage 1 and flow). BAS and the
-half-a-beat-late reference are computed exactly as `vermo eval m2d` computes them (music beats
-by librosa's tracker on the clip's audio, motion beats from the 22 body joints). If the decoded
+half-a-beat-late reference are computed by `vermo eval m2d`'s own scoring
+(`Scoring.beat_alignment`, `half_beat_late`). If the decoded
 ground-truth codes keep a clear margin, the tokenizer is not what limits m2d. Prints one table.
 """
 
@@ -21,25 +21,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from vermo_cli.evaluate.clips import AUDIO_RATE, BenchmarkClip, load_benchmark_data
+from vermo_cli.evaluate.clips import load_benchmark_data
+from vermo_cli.evaluate.evaluator_set import EvaluatorSet
+from vermo_cli.evaluate.scoring import Scoring
 from vermo_cli.evaluate.systems import SystemOutputs, half_beat_delays, half_beat_late
 from vermo_cli.messages.tasks import get_task
-from vermo_cli.metrics.dance import MOTION_FPS, beat_alignment_score, motion_beats, music_beats
-from vermo_cli.motion.skeleton import NUM_BODY_JOINTS
 from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
-
-
-def mean_bas(clips: list[BenchmarkClip], motions: list[np.ndarray | None]) -> float:
-    """Mean BAS of `motions[i]` `[1, frames, 52, 3]` to `clips[i]`'s music (as `vermo eval`)."""
-    scores = []
-    for clip, motion in zip(clips, motions, strict=True):
-        if clip.audio is None or motion is None:
-            raise ValueError(f"clip {clip.id} has no music or no motion")
-        body = motion[0, :, :NUM_BODY_JOINTS]
-        beats = music_beats(clip.audio, AUDIO_RATE)
-        seconds = body.shape[0] / MOTION_FPS
-        scores.append(beat_alignment_score(beats, motion_beats(body), duration_seconds=seconds))
-    return float(np.mean(scores))
 
 
 def main() -> None:
@@ -48,7 +35,8 @@ def main() -> None:
     parser.add_argument("--tokenizer", type=Path, default=Path("runs/flowvq-tiny"))
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
-    data = load_benchmark_data(args.tokens, get_task("m2d"), args.split)
+    task = get_task("m2d")
+    data = load_benchmark_data(args.tokens, task, args.split)
     tokenizer = FlowVQTokenizer.load(args.tokenizer)
     delays = half_beat_delays(data.clips)
     systems = {"ground truth": [clip.joints for clip in data.clips]}
@@ -62,8 +50,10 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "motion" else "right")
     for name, motions in systems.items():
         outputs = SystemOutputs(name, list(motions), [None] * len(motions), [None] * len(motions))
-        late = half_beat_late(outputs, delays).motions
-        on_beat, shifted = mean_bas(data.clips, outputs.motions), mean_bas(data.clips, late)
+        on_beat, shifted = (
+            Scoring(task, data.clips, system, EvaluatorSet(), seed=0).beat_alignment()
+            for system in (outputs, half_beat_late(outputs, delays))
+        )
         table.add_row(name, f"{on_beat:.3f}", f"{shifted:.3f}", f"{on_beat - shifted:+.3f}")
     Console().print(table)
 

@@ -730,8 +730,9 @@ def generate(
             keep_given,
             candidates,
         )
-        check_inputs(get_task(task), inputs)
-        check_candidates(get_task(task), candidates)
+        task_spec = get_task(task)
+        check_inputs(task_spec, inputs)
+        check_candidates(task_spec, candidates)
         loading = time.perf_counter()
         model = GenerationModel.load(checkpoint, tokenizer, codec)
         loaded = time.perf_counter() - loading

@@ -35,7 +35,7 @@ def stitch_given_motion(
         return motion
     first = 0 if before is None else before.shape[1]
     if after is not None:
-        start = motion.shape[1] - after.shape[1] if after_start is None else after_start
+        start = _future_start(motion, after, after_start)
         motion = motion[:, : start + after.shape[1]]
     else:
         start = motion.shape[1]
@@ -74,7 +74,11 @@ def seam_gap(
         seam = decoded[:, before.shape[1] - 1, body] - before[:, -1, body]
         gap += float(np.linalg.norm(seam, axis=-1).mean())
     if after is not None and after.shape[1]:
-        start = decoded.shape[1] - after.shape[1] if after_start is None else after_start
-        seam = decoded[:, start, body] - after[:, 0, body]
+        seam = decoded[:, _future_start(decoded, after, after_start), body] - after[:, 0, body]
         gap += float(np.linalg.norm(seam, axis=-1).mean())
     return gap
+
+
+def _future_start(decoded: np.ndarray, after: np.ndarray, after_start: int | None) -> int:
+    """The decoded frame where the given future begins: `after_start`, else its last frames."""
+    return decoded.shape[1] - after.shape[1] if after_start is None else after_start
