@@ -11,6 +11,7 @@ from scipy.spatial.transform import Rotation
 from vermo_cli.metrics.dance import (
     GEOMETRIC_FEATURE_JOINTS,
     beat_alignment_score,
+    beat_phases,
     beat_proximity,
     geometric_features,
     joint_speed,
@@ -156,6 +157,25 @@ def test_beat_alignment_score_by_hand() -> None:
     assert beat_alignment_score(
         np.array([1.0, 2.0, 9.0]), np.array([1.0, 2.0]), duration_seconds=5.0
     ) == pytest.approx(1.0)
+
+
+def test_beat_phases_by_hand() -> None:
+    # Beats at 1, 2 and 4 s: 1.5 s is half way through the first interval, 3 s half way
+    # through the second, 2 s starts it; 0.5 s and 4.2 s lie outside every interval.
+    phases = beat_phases(np.array([1.0, 2.0, 4.0]), np.array([0.5, 1.5, 2.0, 3.0, 3.5, 4.2]))
+    np.testing.assert_allclose(phases, [0.5, 0.0, 0.5, 0.75])
+    assert beat_phases(np.array([1.0]), np.array([1.5])).size == 0
+    with pytest.raises(ValueError, match="increasing"):
+        beat_phases(np.array([2.0, 1.0]), np.array([1.5]))
+
+
+def test_beat_phases_of_a_dance_on_the_beat_and_half_a_beat_off() -> None:
+    music = np.arange(1, int(DURATION_SECONDS / BEAT_SECONDS)) * BEAT_SECONDS
+    aligned = beat_phases(music, motion_beats(beat_dance()))
+    shifted = beat_phases(music, motion_beats(beat_dance(BEAT_SECONDS / 2)))
+    distance_to_beat = np.minimum(aligned, 1 - aligned)
+    assert aligned.size > 5 and distance_to_beat.max() < 0.1
+    assert np.abs(shifted - 0.5).max() < 0.1
 
 
 def test_a_dance_on_the_beat_scores_far_above_one_half_a_beat_off() -> None:

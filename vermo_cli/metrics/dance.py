@@ -282,6 +282,29 @@ def beat_proximity(
     return float(np.exp(-nearest_squared / (2.0 * sigma_seconds**2)).mean())
 
 
+def beat_phases(music_beat_times: np.ndarray, motion_beat_times: np.ndarray) -> np.ndarray:
+    """Where each motion beat falls within the music's beat, `[n]` in [0, 1).
+
+    `music_beat_times` `[B_m]`, `motion_beat_times` `[B_d]`: seconds, the music beats sorted.
+    A motion beat between music beats `t_i <= t < t_(i+1)` has phase
+    `(t - t_i) / (t_(i+1) - t_i)`: 0 on a music beat, 0.5 half way to the next. Motion beats
+    before the first music beat or from the last one on have no phase and are left out.
+
+    BAS says how close motion beats come to music beats; the phases say where they land, so a
+    dance that moves in time with the music but late, or not in time at all, can be told apart:
+    a dance locked to the music gathers its phases in a few places, a dance with no relation to
+    it spreads them evenly.
+    """
+    music = _as_beat_times(music_beat_times, "music_beat_times")
+    motion = _as_beat_times(motion_beat_times, "motion_beat_times")
+    if np.any(np.diff(music) <= 0):
+        raise ValueError("music_beat_times must be strictly increasing")
+    after = np.searchsorted(music, motion, side="right")
+    inside = (after >= 1) & (after < music.size)
+    start, end = music[after[inside] - 1], music[after[inside]]
+    return (motion[inside] - start) / (end - start)
+
+
 def beat_alignment_score(
     music_beat_times: np.ndarray,
     motion_beat_times: np.ndarray,
