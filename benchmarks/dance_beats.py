@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkRequest
-from vermo_cli.evaluate.clips import AUDIO_RATE, BenchmarkClip, load_benchmark_data
+from vermo_cli.evaluate.clips import AUDIO_RATE, load_benchmark_data
 from vermo_cli.evaluate.distributed import gather_generations
 from vermo_cli.evaluate.evaluator_set import EvaluatorSet
 from vermo_cli.evaluate.scoring import Scoring
@@ -76,13 +76,14 @@ def main() -> None:
     )
     for column in columns:
         table.add_column(column, justify="left" if column in (columns[0], columns[-1]) else "right")
+    music = [dance.music_beats(clip.audio, AUDIO_RATE) for clip in data.clips]
     for name, motions in systems.items():
         outputs = SystemOutputs(name, list(motions), [None] * len(motions), [None] * len(motions))
         on_beat, shifted = (
             Scoring(task, data.clips, system, EvaluatorSet(), seed=0).beat_alignment()
             for system in (outputs, half_beat_late(outputs, delays))
         )
-        phases = motion_beat_phases(data.clips, motions)
+        phases = motion_beat_phases(music, motions)
         shares = np.histogram(phases, bins=PHASE_BINS, range=(0.0, 1.0))[0] / max(len(phases), 1)
         table.add_row(
             name,
@@ -108,13 +109,13 @@ def model_dances(checkpoint: Path, tokens: Path, split: str, limit: int | None) 
     return [generation.samples[0].joints for generation in generations]
 
 
-def motion_beat_phases(clips: list[BenchmarkClip], motions: list[np.ndarray]) -> np.ndarray:
-    """Phases in [0, 1) of the first dancer's motion beats within each clip's music beats."""
+def motion_beat_phases(music: list[np.ndarray], motions: list[np.ndarray]) -> np.ndarray:
+    """Phases in [0, 1) of the first dancer's motion beats within each clip's music beats
+    (`music[i]`, seconds, tracked once per clip)."""
     phases = []
-    for clip, motion in zip(clips, motions, strict=True):
-        music = dance.music_beats(clip.audio, AUDIO_RATE)
+    for beats, motion in zip(music, motions, strict=True):
         moves = dance.motion_beats(motion[0, :, :NUM_BODY_JOINTS])
-        phases.append(dance.beat_phases(music, moves))
+        phases.append(dance.beat_phases(beats, moves))
     return np.concatenate(phases)
 
 
