@@ -9,4 +9,4 @@ training output)."""
 DEFAULT_TEMPERATURE = 0.8
 """Sampling temperature of `vermo generate` and `vermo eval` unless told otherwise: on the
 quickstart model, 0.8 against 1.0 raised t2m R-top-3 and m2t BLEU@4 and lowered btwn ADE,
-with the same Diversity (docs/BENCHMARKS.md, "Sampling temperature")."""
+with the same Diversity (docs/design-notes.md#sampling-temperature)."""
