@@ -27,8 +27,9 @@ from rich.console import Console
 from rich.table import Table
 
 from vermo_cli.data.audio import load_audio
-from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
-from vermo_cli.tokenizers.audio_codec_model import fit_audio_codec, load_audio_codec_recipe
+from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
+from vermo_cli.tokenizers.audio_codec.recipe import load_audio_codec_recipe
+from vermo_cli.tokenizers.audio_codec.train import fit_audio_codec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "librosa_audio"

@@ -38,7 +38,7 @@ from vermo_cli.generate.session import SamplingOptions
 from vermo_cli.messages.tasks import get_task
 from vermo_cli.metrics import dance
 from vermo_cli.motion.skeleton import NUM_BODY_JOINTS
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 
 PHASE_BINS = 8
 

@@ -27,8 +27,8 @@ from rich.table import Table
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.takes import TakeSettings
-from vermo_cli.tokenizers.flowvq_eval import evaluate_tokenizer
-from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
+from vermo_cli.tokenizers.flowvq.train import fit_flowvq
 
 SPLIT_BY_TAG = (
     ("subject:1", "train"),

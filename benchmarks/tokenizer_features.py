@@ -29,9 +29,9 @@ from vermo_cli.evaluate.evaluator_set import EvaluatorSet
 from vermo_cli.evaluate.scoring import Scoring
 from vermo_cli.evaluate.systems import SystemOutputs, real_outputs
 from vermo_cli.messages.tasks import get_task
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
-from vermo_cli.tokenizers.flowvq_eval import evaluate_tokenizer
-from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
+from vermo_cli.tokenizers.flowvq.train import fit_flowvq
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "flowvq-tiny.yaml"
 VARIANTS = {

@@ -26,7 +26,7 @@ from rich.table import Table
 from vermo_cli.data.store import open_corpus
 from vermo_cli.motion.npz import load_motion_npz
 from vermo_cli.motion.skeleton import JOINT_INDEX
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 
 WRISTS = (JOINT_INDEX["left_wrist"], JOINT_INDEX["right_wrist"])
 HEAD = JOINT_INDEX["head"]

@@ -19,14 +19,11 @@ from vermo_plugins.codecs.transformers_codec import TransformersAudioCodec
 
 from vermo_cli.data.store import write_sidecar
 from vermo_cli.recipes import RecipeError
-from vermo_cli.tokenizers.audio_codec import CodecError, codec_plugins, load_codec
-from vermo_cli.tokenizers.audio_codec_model import (
-    AudioCodecRecipe,
-    SpectralCodecNetwork,
-    collect_training_audio,
-    fit_audio_codec,
-    load_audio_codec_recipe,
-)
+from vermo_cli.tokenizers.audio_codec.data import collect_training_audio
+from vermo_cli.tokenizers.audio_codec.interface import CodecError, codec_plugins, load_codec
+from vermo_cli.tokenizers.audio_codec.network import SpectralCodecNetwork
+from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecRecipe, load_audio_codec_recipe
+from vermo_cli.tokenizers.audio_codec.train import fit_audio_codec
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 RATE = 24_000

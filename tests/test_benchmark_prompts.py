@@ -13,9 +13,9 @@ from vermo_cli.evaluate.systems import baseline_outputs, reply_frames
 from vermo_cli.generate.prompt import benchmark_prompt
 from vermo_cli.generate.session import GenerationModel, SamplingOptions
 from vermo_cli.messages.builder import build_message, can_use, split_steps
-from vermo_cli.messages.examples import read_clips
 from vermo_cli.messages.message import prompt_ids
 from vermo_cli.messages.tasks import get_task
+from vermo_cli.messages.training_examples import read_clips
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.sources import SourceOptions
 from vermo_cli.data.store import open_corpus
 from vermo_cli.data.takes import TakeSettings
-from vermo_cli.evaluators import fit_evaluator, load_evaluator
+from vermo_cli.evaluator_models import fit_evaluator, load_evaluator
 from vermo_cli.metrics.retrieval import r_precision
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]

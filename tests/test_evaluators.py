@@ -15,7 +15,7 @@ from conftest import RECIPES, run_cli
 
 from vermo_cli.data.store import SIDECAR_NAME, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError
-from vermo_cli.evaluators import (
+from vermo_cli.evaluator_models import (
     EvaluatorError,
     GestureEvaluator,
     TextMotionEvaluator,
@@ -23,9 +23,9 @@ from vermo_cli.evaluators import (
     load_evaluator,
     text_motion_variant,
 )
-from vermo_cli.evaluators.features import text_motion_features
-from vermo_cli.evaluators.fit import load_clips, select_clips
-from vermo_cli.evaluators.recipe import (
+from vermo_cli.evaluator_models.features import text_motion_features
+from vermo_cli.evaluator_models.fit import load_clips, select_clips
+from vermo_cli.evaluator_models.recipe import (
     EvaluatorKind,
     GestureEvaluatorRecipe,
     TextMotionEvaluatorRecipe,

@@ -18,27 +18,31 @@ from vermo_cli.data.store import SIDECAR_NAME, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.motion.skeleton import HAND_JOINTS, body_only_mask
 from vermo_cli.recipes import RecipeError
-from vermo_cli.tokenizers.flow_decoder import FlowMatchingDecoder, decoding_windows, sample_motion
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer, TokenizerError
-from vermo_cli.tokenizers.flowvq_data import MotionBatch
-from vermo_cli.tokenizers.flowvq_model import MotionQuantizer, MotionVqVae
-from vermo_cli.tokenizers.flowvq_recipe import (
-    FlowDecoderConfig,
-    QuantizerConfig,
-    VqVaeConfig,
-    load_flowvq_recipe,
-)
-from vermo_cli.tokenizers.flowvq_train import (
-    fit_flowvq,
-    masked_mean,
-    reconstruction_loss,
-)
-from vermo_cli.tokenizers.motion_features import (
+from vermo_cli.tokenizers.flowvq.data import MotionBatch
+from vermo_cli.tokenizers.flowvq.features import (
     ROOT_POSITION,
     ROOT_VELOCITY,
     channel_mask,
     loss_weights,
 )
+from vermo_cli.tokenizers.flowvq.flow_decoder import (
+    FlowMatchingDecoder,
+    decoding_windows,
+    sample_motion,
+)
+from vermo_cli.tokenizers.flowvq.recipe import (
+    FlowDecoderConfig,
+    QuantizerConfig,
+    VqVaeConfig,
+    load_flowvq_recipe,
+)
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer, TokenizerError
+from vermo_cli.tokenizers.flowvq.train import (
+    fit_flowvq,
+    masked_mean,
+    reconstruction_loss,
+)
+from vermo_cli.tokenizers.flowvq.vqvae import MotionQuantizer, MotionVqVae
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from vermo_cli.messages.builder import (
     motion_steps_for,
     split_steps,
 )
-from vermo_cli.messages.examples import TaskExampleSource, loss_mask
 from vermo_cli.messages.message import (
     Message,
     MessageError,
@@ -28,6 +27,7 @@ from vermo_cli.messages.message import (
     to_ids,
 )
 from vermo_cli.messages.tasks import TaskError, TaskSpec, get_task, load_tasks, stage_tasks
+from vermo_cli.messages.training_examples import TaskExampleSource, loss_mask
 from vermo_cli.tokenizers.vocabulary import (
     EOS,
     REPLY,

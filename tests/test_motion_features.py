@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vermo_cli.motion.skeleton import HAND_JOINTS, body_only_mask
-from vermo_cli.tokenizers.motion_features import (
+from vermo_cli.tokenizers.flowvq.features import (
     POSITION_CHANNELS,
     ROOT_POSITION,
     ROOT_VELOCITY,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from vermo_cli.recipes import RecipeError, load_recipe, recipe_kinds
-from vermo_cli.tokenizers.audio_codec_model import AudioCodecRecipe
-from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe
+from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecRecipe
+from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SHIPPED = sorted(RECIPES.glob("*.yaml"))

@@ -17,6 +17,7 @@ import torch
 import yaml
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
+from vermo_cli.messages.training_examples import Example
 from vermo_cli.recipes import RecipeError, load_recipe
 from vermo_cli.train.batching import (
     IGNORE_INDEX,
@@ -25,7 +26,6 @@ from vermo_cli.train.batching import (
     collate,
     validation_batches,
 )
-from vermo_cli.train.examples import Example
 from vermo_cli.train.launch import LaunchError, relaunch_command, strip_launcher_flags
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import (

@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,8 +21,10 @@ from rich.progress import (
 from rich.table import Table
 
 from vermo_cli import __version__
+from vermo_cli.console import console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
+from vermo_cli.files import write_text_atomically
 from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
@@ -38,21 +37,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-console = Console()
-error_console = Console(stderr=True)
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn a `VermoError` into one line on stderr and exit code 1 (tracebacks are for bugs)."""
-    try:
-        yield
-    except VermoError as error:
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        error_console.print("[bold red]interrupted[/]: nothing was written")
-        raise typer.Exit(130) from None
 
 
 def _version(value: bool) -> None:
@@ -335,7 +319,7 @@ def tokenize_fit(
         if modality is Modality.audio:
             _fit_audio_codec(data, output, recipe, resume, overwrite)
             return
-        from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+        from vermo_cli.tokenizers.flowvq.train import fit_flowvq
 
         if len(data) != 1:
             raise VermoError("a motion tokenizer trains on exactly one corpus (one --data)")
@@ -356,11 +340,11 @@ def _fit_audio_codec(
     data: list[Path], output: Path, recipe: Path | None, resume: bool, overwrite: bool
 ) -> None:
     """`tokenize fit --modality audio`: train the built-in codec with a progress bar."""
-    from vermo_cli.tokenizers.audio_codec import load_codec
-    from vermo_cli.tokenizers.audio_codec_model import (
+    from vermo_cli.tokenizers.audio_codec.interface import load_codec
+    from vermo_cli.tokenizers.audio_codec.recipe import load_audio_codec_recipe
+    from vermo_cli.tokenizers.audio_codec.train import (
         check_codec_output,
         fit_audio_codec,
-        load_audio_codec_recipe,
         remove_codec_run,
     )
 
@@ -428,7 +412,7 @@ def tokenize_decode(
     seed: Annotated[int, typer.Option(help="Seed of the flow decoder's noise.")] = 0,
 ) -> None:
     """Decode FlowVQ codes back to motion and save it as .npz (joints, fps, mask, tokens)."""
-    from vermo_cli.tokenizers.decode_file import decode_to_npz
+    from vermo_cli.tokenizers.flowvq.decode_file import decode_to_npz
 
     with user_errors():
         if decoder not in ("flow", "vqvae"):
@@ -455,7 +439,7 @@ def tokenize_eval(
     for the stage-1 decoder and the flow decoder side by side."""
     import json
 
-    from vermo_cli.tokenizers.flowvq_eval import evaluate_tokenizer
+    from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 
     with user_errors():
         with _bar() as bar:
@@ -485,7 +469,7 @@ def tokenize_eval(
             + (f"; encoding {speed:,.0f} frames/s" if speed else "")
         )
         if json_output:
-            json_output.write_text(json.dumps(result, indent=1) + "\n")
+            write_text_atomically(json_output, json.dumps(result, indent=1) + "\n")
 
 
 DataOption = Annotated[

@@ -26,6 +26,8 @@ import datasets
 import numpy as np
 import soundfile
 
+from vermo_cli.files import write_text_atomically
+
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 """The shipped recipes (a source checkout; the README installs vermo editable)."""
 WAVE_PROMPT = "a person waves"
@@ -145,7 +147,7 @@ def _fit_flowvq(paths: QuickstartPaths, progress: StageProgress, report: Quickst
     each, when the codec is not fitted yet."""
     import torch
 
-    from vermo_cli.tokenizers.flowvq_train import fit_flowvq
+    from vermo_cli.tokenizers.flowvq.train import fit_flowvq
 
     totals: dict[int, int] = {}
 
@@ -183,11 +185,8 @@ def _train_codec(
     recipe_path: Path, corpus: Path, output: Path, advance: Callable[[int, int, float], None]
 ) -> None:
     """Fit the audio codec from scratch, calling `advance(step, steps, loss)` after each step."""
-    from vermo_cli.tokenizers.audio_codec_model import (
-        fit_audio_codec,
-        load_audio_codec_recipe,
-        remove_codec_run,
-    )
+    from vermo_cli.tokenizers.audio_codec.recipe import load_audio_codec_recipe
+    from vermo_cli.tokenizers.audio_codec.train import fit_audio_codec, remove_codec_run
 
     recipe = load_audio_codec_recipe(recipe_path)
     remove_codec_run(output)
@@ -498,6 +497,6 @@ def run_quickstart(
     report.dance = paths.outputs / "dance.npz"
     if report.caption is None and (paths.outputs / "caption.json").is_file():
         report.caption = json.loads((paths.outputs / "caption.json").read_text()).get("caption")
-    paths.record.parent.mkdir(parents=True, exist_ok=True)
-    paths.record.write_text(json.dumps({"stage_seconds": report.stage_seconds}, indent=1) + "\n")
+    record = json.dumps({"stage_seconds": report.stage_seconds}, indent=1) + "\n"
+    write_text_atomically(paths.record, record)
     return report

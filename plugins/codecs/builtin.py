@@ -9,20 +9,20 @@ import numpy as np
 from pydantic import ValidationError
 
 from vermo_cli.data.audio import resample_audio
-from vermo_cli.tokenizers.audio_codec import (
+from vermo_cli.tokenizers.audio_codec.interface import (
     AudioCodec,
     CodecError,
     check_tokens,
     fingerprint,
     read_codec_manifest,
 )
-from vermo_cli.tokenizers.audio_codec_model import (
+from vermo_cli.tokenizers.audio_codec.network import (
     WEIGHTS_FILE,
-    AudioCodecNetworkConfig,
     SpectralCodecNetwork,
     load_codec_network,
     save_builtin_codec,
 )
+from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecNetworkConfig
 
 
 class BuiltinAudioCodec(AudioCodec):

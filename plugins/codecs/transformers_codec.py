@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from vermo_cli.data.audio import resample_audio
-from vermo_cli.tokenizers.audio_codec import (
+from vermo_cli.tokenizers.audio_codec.interface import (
     CODEC_FILE,
     AudioCodec,
     CodecError,

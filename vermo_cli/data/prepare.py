@@ -23,12 +23,11 @@ from vermo_cli.data.stats import NormalisationStats
 from vermo_cli.data.store import (
     ClipTableWriter,
     check_output_free,
-    publish,
-    staging_directory,
     write_sidecar,
 )
 from vermo_cli.data.takes import ItemResult, TakeSettings, process_item
 from vermo_cli.errors import CorpusError, VermoError
+from vermo_cli.files import publish_directory, staging_directory
 from vermo_cli.motion.resample import CANONICAL_FPS
 from vermo_cli.motion.skeleton import JOINT_NAMES, PARENTS
 
@@ -212,7 +211,7 @@ def prepare_corpus(
             drop_reasons=dict(Counter(d["reason"].split(":")[0] for d in dropped)),
         )
         write_sidecar(staging, _sidecar(requests, options, settings, report, stats, all_stats))
-        publish(staging, output)
+        publish_directory(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
 from vermo_cli.errors import CorpusError
+from vermo_cli.files import write_text_atomically
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
 # vermo draws its own progress bars; the library's per-call bars would interleave with them.
@@ -202,28 +201,7 @@ def check_output_free(output: Path, overwrite: bool) -> None:
         raise CorpusError(f"{output}: already exists (pass --overwrite to replace it)")
 
 
-def staging_directory(output: Path) -> Path:
-    """A fresh temporary directory beside `output` (same file system, so rename is atomic)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.parent / f".{output.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    return staging
-
-
-def publish(staging: Path, output: Path) -> None:
-    """Move a finished staging directory to `output`, replacing an old one only at the end."""
-    if output.exists():
-        retired = output.parent / f".{output.name}.old-{os.getpid()}"
-        output.rename(retired)
-        staging.rename(output)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(output)
-
-
 def write_sidecar(directory: Path, info: dict[str, Any]) -> None:
     """Write the sidecar JSON with the format header."""
     content = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **info}
-    (directory / SIDECAR_NAME).write_text(json.dumps(content, indent=1, sort_keys=False) + "\n")
+    write_text_atomically(directory / SIDECAR_NAME, json.dumps(content, indent=1) + "\n")

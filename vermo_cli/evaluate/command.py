@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,6 +13,8 @@ import typer
 from rich.progress import TextColumn
 from rich.table import Table
 
+from vermo_cli.console import console, error_console, user_errors
+from vermo_cli.files import write_text_atomically
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
@@ -38,10 +39,7 @@ def default_json_path(checkpoint: Path | None, task: str, split: str) -> Path:
 
 def write_report(report: BenchmarkReport, path: Path) -> None:
     """Write the report's JSON atomically (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial")
-    staging.write_text(json.dumps(report.to_json(), indent=1, allow_nan=False) + "\n")
-    os.replace(staging, path)
+    write_text_atomically(path, json.dumps(report.to_json(), indent=1, allow_nan=False) + "\n")
 
 
 def report_table(report: BenchmarkReport) -> Table:
@@ -126,7 +124,6 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
             ),
         ] = 1,
     ) -> None:
-        from vermo_cli.cli import console, error_console, user_errors
         from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
         from vermo_cli.evaluate.distributed import join_launched_run, world
 
@@ -211,11 +208,10 @@ def fit_evaluator_command(
     R-precision, FID, MM-Dist, Diversity, MultiModality) or the gesture autoencoder (for FGD).
     Example: `vermo eval fit-evaluator --data corpus/synthetic --kind text-motion`.
     """
-    from vermo_cli.cli import console, error_console, user_errors
     from vermo_cli.evaluate.evaluator_set import DEFAULT_GESTURE, DEFAULT_TEXT_MOTION
-    from vermo_cli.evaluators.evaluator import load_evaluator
-    from vermo_cli.evaluators.fit import fit_evaluator
-    from vermo_cli.evaluators.store import EvaluatorError
+    from vermo_cli.evaluator_models.evaluator import load_evaluator
+    from vermo_cli.evaluator_models.fit import fit_evaluator
+    from vermo_cli.evaluator_models.store import EvaluatorError
 
     with user_errors():
         if kind not in ("text-motion", "gesture"):

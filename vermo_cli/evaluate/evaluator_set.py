@@ -62,7 +62,7 @@ class EvaluatorSet:
         return chosen
 
     def _evaluator(self, name: str) -> Any:
-        from vermo_cli.evaluators import load_evaluator
+        from vermo_cli.evaluator_models import load_evaluator
 
         if name not in self._loaded:
             if name == "gesture":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
+from vermo_cli.files import write_atomically, write_text_atomically
 from vermo_cli.generate.session import Generation, Sample
 from vermo_cli.motion.bvh_export import write_joints_bvh
 from vermo_cli.motion.npz import save_motion_npz
@@ -71,7 +71,7 @@ def write_sample(
             "prompt": prompt,
             "tokens": sample.reply_ids,
         }
-        _write_text(path, json.dumps(record, indent=1) + "\n")
+        write_text_atomically(path, json.dumps(record, indent=1) + "\n")
         written.append(path)
     return written
 
@@ -96,12 +96,7 @@ def _write_bvh(stem: Path, joints: np.ndarray) -> list[Path]:
 
 def _write_wav(path: Path, waveform: np.ndarray, rate: int) -> None:
     """16-bit PCM wav, atomically."""
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}.wav")
-    soundfile.write(str(temporary), np.clip(waveform, -1.0, 1.0), rate, subtype="PCM_16")
-    os.replace(temporary, path)
-
-
-def _write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    audio = np.clip(waveform, -1.0, 1.0)
+    write_atomically(
+        path, lambda staging: soundfile.write(str(staging), audio, rate, subtype="PCM_16")
+    )

@@ -24,8 +24,8 @@ from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
 from vermo_cli.generate.stitching import seam_gap, stitch_given_motion
 from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
 from vermo_cli.messages.tasks import TaskSpec, get_task
-from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
 from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
 

@@ -37,8 +37,6 @@ from vermo_cli.tokenizers.vocabulary import (
 )
 
 SegmentKind = Literal["text", "motion", "audio", "duration", "headcount", "genre"]
-TEXT_KINDS = ("text", "duration", "headcount", "genre")
-"""Segment kinds whose body is text."""
 
 
 class MessageError(VermoError):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vermo_cli.motion.kinematics import best_rotation
 from vermo_cli.motion.skeleton import BODY_JOINTS, HAND_JOINTS, NUM_JOINTS
 
 ROOT_JOINT: int = 0
@@ -98,34 +99,24 @@ def similarity_align(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
 
     Hand-written because no maintained library does this batched in numpy:
     `scipy.spatial.procrustes` normalises both sets to unit norm (its disparity is not in
-    metres), allows reflections and takes one pose at a time; `scipy.linalg.orthogonal_procrustes`
-    is batched but has no scale or translation and allows reflections;
-    `scipy.spatial.transform.Rotation.align_vectors` has no scale and takes one pose at a time.
+    metres), allows reflections and takes one pose at a time. The rotation is
+    `motion.kinematics.best_rotation`; the scale is the explained covariance over the variance.
     """
     predicted_centroid = predicted.mean(axis=-2, keepdims=True)
     target_centroid = target.mean(axis=-2, keepdims=True)
     predicted_centred = predicted - predicted_centroid
     target_centred = target - target_centroid
-    cross_covariance = np.swapaxes(predicted_centred, -1, -2) @ target_centred  # sum_j p_j q_j^T
-    left, singular_values, right_transposed = np.linalg.svd(cross_covariance)
-    right = np.swapaxes(right_transposed, -1, -2)
-    left_transposed = np.swapaxes(left, -1, -2)
-    # det(V U^T) is exactly +-1; -1 means the unconstrained optimum is a reflection.
-    correction = np.ones_like(singular_values)
-    correction[..., 2] = np.sign(np.linalg.det(right @ left_transposed))
-    rotation = (right * correction[..., None, :]) @ left_transposed
+    rotation = best_rotation(predicted_centred, target_centred)
+    rotated = predicted_centred @ np.swapaxes(rotation, -1, -2)
     predicted_variance = np.square(predicted_centred).sum(axis=(-2, -1))
-    explained = (singular_values * correction).sum(axis=-1)
+    explained = (rotated * target_centred).sum(axis=(-2, -1))
     scale = np.divide(
         explained,
         predicted_variance,
         out=np.zeros_like(explained),
         where=predicted_variance > 0,
     )
-    return (
-        scale[..., None, None] * (predicted_centred @ np.swapaxes(rotation, -1, -2))
-        + target_centroid
-    )
+    return scale[..., None, None] * rotated + target_centroid
 
 
 def pa_mpjpe(

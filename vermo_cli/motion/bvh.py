@@ -15,9 +15,7 @@ its absolute position. End sites become joints named `<parent>_end_site` with no
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from vermo_cli.errors import SourceError
+from vermo_cli.files import write_text_atomically
 from vermo_cli.motion.kinematics import forward_kinematics
 
 _POSITION_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
@@ -294,15 +293,7 @@ def write_bvh(path: Path, motion: BvhMotion) -> None:
     lines += ["MOTION", f"Frames: {motion.frames}", f"Frame Time: {1.0 / motion.fps:.8f}"]
     values = _channel_values(motion)
     body = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write("\n".join(lines) + "\n" + body + "\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, "\n".join(lines) + "\n" + body + "\n")
 
 
 def _hierarchy_lines(motion: BvhMotion, joint: int, depth: int) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 
 def forward_kinematics(
@@ -40,14 +41,20 @@ def forward_kinematics(
     return positions
 
 
+def unit_vectors(vectors: np.ndarray) -> np.ndarray:
+    """`vectors` `[..., 3]` scaled to unit length (zero vectors stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
 def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Smallest rotation matrices `[..., 3, 3]` turning direction `source` onto `target`.
 
-    Both `[..., 3]`, any non-zero length. Opposite vectors get a half turn about an axis
-    perpendicular to `source`.
+    Both `[..., 3]`, any length (a zero vector gives the identity). Opposite vectors get a
+    half turn about an axis perpendicular to `source`.
     """
-    a = source / np.linalg.norm(source, axis=-1, keepdims=True)
-    b = target / np.linalg.norm(target, axis=-1, keepdims=True)
+    a = unit_vectors(source)
+    b = unit_vectors(target)
     axis = np.cross(a, b)
     sin = np.linalg.norm(axis, axis=-1)
     cos = np.sum(a * b, axis=-1)
@@ -57,8 +64,7 @@ def rotation_between(source: np.ndarray, target: np.ndarray) -> np.ndarray:
         helper = np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
         axis = np.where(opposite[..., None], np.cross(a, helper), axis)
         angle = np.where(opposite, np.pi, angle)
-    unit = axis / np.maximum(np.linalg.norm(axis, axis=-1), 1e-12)[..., None]
-    return axis_angle_to_matrix(unit * angle[..., None])
+    return axis_angle_to_matrix(unit_vectors(axis) * angle[..., None])
 
 
 def axis_angle_to_matrix(rotation_vectors: np.ndarray) -> np.ndarray:
@@ -85,3 +91,31 @@ def rotation_about_y(angle: np.ndarray | float) -> np.ndarray:
     return np.stack([cos, zero, sin, zero, one, zero, -sin, zero, cos], axis=-1).reshape(
         (*angle.shape, 3, 3)
     )
+
+
+def matrix_to_axis_angle(rotations: np.ndarray) -> np.ndarray:
+    """Rotation vectors `[..., 3]` (radians) of rotation matrices `[..., 3, 3]`."""
+    rotations = np.asarray(rotations, dtype=np.float64)
+    vectors = Rotation.from_matrix(rotations.reshape(-1, 3, 3)).as_rotvec()
+    return vectors.reshape(*rotations.shape[:-2], 3)
+
+
+def best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotations `[..., 3, 3]` (det +1; reflections excluded) minimising
+    sum_k ||R source_k - target_k||^2 over the vectors of `source` and `target` `[..., k, 3]`
+    (broadcast against each other): the Kabsch solution, an SVD of the cross-covariance with
+    the last singular direction flipped when the best orthogonal map would be a reflection.
+
+    Hand-written because SciPy's `Rotation.align_vectors` takes one set at a time and
+    `scipy.linalg.orthogonal_procrustes` allows reflections; this one is batched.
+    """
+    source, target = np.broadcast_arrays(
+        np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    )
+    covariance = np.swapaxes(source, -1, -2) @ target  # sum_k s_k t_k^T
+    left, _, right_transposed = np.linalg.svd(covariance)
+    right = np.swapaxes(right_transposed, -1, -2)
+    left_transposed = np.swapaxes(left, -1, -2)
+    correction = np.ones(covariance.shape[:-1])
+    correction[..., 2] = np.sign(np.linalg.det(right @ left_transposed))
+    return (right * correction[..., None, :]) @ left_transposed

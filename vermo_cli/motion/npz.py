@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import write_atomically
 from vermo_cli.motion.resample import CANONICAL_FPS
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
@@ -27,21 +27,16 @@ def save_motion_npz(
     prompt, tokens (and any `extra` arrays), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}.npz")
-    try:
-        np.savez(
-            temporary,
-            joints=np.asarray(joints, dtype=np.float32),
-            fps=np.float32(fps),
-            mask=np.asarray(joint_mask, dtype=bool),
-            task=np.str_(task),
-            prompt=np.str_(prompt),
-            tokens=np.asarray(tokens if tokens is not None else [], dtype=np.int64),
-            **extra,
-        )
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    arrays = {
+        "joints": np.asarray(joints, dtype=np.float32),
+        "fps": np.float32(fps),
+        "mask": np.asarray(joint_mask, dtype=bool),
+        "task": np.str_(task),
+        "prompt": np.str_(prompt),
+        "tokens": np.asarray(tokens if tokens is not None else [], dtype=np.int64),
+        **extra,
+    }
+    write_atomically(path, lambda staging: np.savez(staging, **arrays))
 
 
 def load_motion_npz(path: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from vermo_cli.errors import SourceError
-from vermo_cli.motion.skeleton import JOINT_INDEX, JOINT_NAMES, NUM_JOINTS, PARENTS
+from vermo_cli.motion.skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS
 
 JointMapEntry = str | Mapping[str, float]
 JointMap = Mapping[str, JointMapEntry]
@@ -70,8 +70,3 @@ def retarget_positions(
         if ancestor >= 0:
             target[:, joint] = target[:, ancestor]
     return target.astype(np.float32), mask
-
-
-def unmapped_joints(joint_map: JointMap) -> list[str]:
-    """SMPL-H joint names that `joint_map` leaves invalid."""
-    return [name for name in JOINT_NAMES if name not in joint_map]

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, TextColumn
 
+from vermo_cli.console import console, error_console, user_errors
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.bodies import BodyKind
 
@@ -106,7 +107,6 @@ def render(
     --follow).
     Example: `vermo render out.npz --video`.
     """
-    from vermo_cli.cli import console, error_console, user_errors
     from vermo_cli.render.job import RenderRequest, run_render
 
     with user_errors():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from vermo_cli.files import write_atomically
 
 SHEET_COLUMNS = 4
 LABEL_COLOUR = (30, 30, 30)
@@ -42,12 +43,5 @@ def write_sheet(tiles: list[np.ndarray], seconds: list[float], path: Path) -> tu
         sheet.paste(Image.fromarray(tile), (left, top))
         draw.rectangle((left, top, left + width - 1, top + height - 1), outline=BORDER_COLOUR)
         draw.text((left + 6, top + 4), f"{time:.2f} s", fill=LABEL_COLOUR, font=font)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}.png")
-    try:
-        sheet.save(temporary, format="PNG")
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_atomically(Path(path), lambda staging: sheet.save(staging, format="PNG"))
     return sheet.size

@@ -23,11 +23,17 @@ import numpy as np
 import smplx
 import torch
 from scipy.sparse import csr_matrix
-from scipy.spatial.transform import Rotation
 from smplx.lbs import batch_rodrigues
 
+from vermo_cli.motion.kinematics import (
+    axis_angle_to_matrix,
+    best_rotation,
+    matrix_to_axis_angle,
+    rotation_between,
+    unit_vectors,
+)
 from vermo_cli.motion.skeleton import HAND_JOINTS, JOINT_INDEX, NUM_JOINTS, PARENTS
-from vermo_cli.render.bodies import smplh_model_path
+from vermo_cli.render.smplh_files import smplh_model_path
 
 # L-BFGS iterations over all frames together; the analytic start is already within a few
 # millimetres for a motion the model can reproduce.
@@ -63,45 +69,6 @@ def load_smplh_model(directory: Path | None) -> smplx.SMPLH:
     return load_body_model(Path(directory), "smplh", gender, path, flat_hand_mean=False)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """`vectors` `[..., 3]` scaled to unit length (zero vectors stay zero)."""
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-
-
-def _skew(vectors: np.ndarray) -> np.ndarray:
-    """Cross-product matrices `[n, 3, 3]` of `vectors` `[n, 3]`."""
-    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
-    zero = np.zeros_like(x)
-    return np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=1).reshape(-1, 3, 3)
-
-
-def _swing(start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """The smallest rotations `[n, 3, 3]` turning directions `start` onto `end` `[n, 3]`."""
-    start, end = _unit(start), _unit(end)
-    axis = np.cross(start, end)
-    cosine = np.sum(start * end, axis=-1)
-    cross = _skew(axis)
-    return np.eye(3) + cross + cross @ cross / np.maximum(1.0 + cosine, 1e-6)[:, None, None]
-
-
-def _about(axes: np.ndarray, angles: np.ndarray) -> np.ndarray:
-    """Rotations `[n, 3, 3]` by `angles` `[n]` radians about unit `axes` `[n, 3]`."""
-    cross = _skew(axes)
-    sine, cosine = np.sin(angles)[:, None, None], np.cos(angles)[:, None, None]
-    return np.eye(3) + sine * cross + (1.0 - cosine) * cross @ cross
-
-
-def _best_rotation(rest: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Rotations `[n, 3, 3]` that best turn the vectors `rest` `[k, 3]` onto `target`
-    `[n, k, 3]` (least squares over the k vectors; Kabsch)."""
-    covariance = np.einsum("ki,nkj->nij", rest, target)
-    left, _, right = np.linalg.svd(covariance)
-    sign = np.sign(np.linalg.det(np.swapaxes(right, 1, 2) @ np.swapaxes(left, 1, 2)))
-    flip = np.ones((len(target), 3))
-    flip[:, 2] = sign
-    return np.swapaxes(right, 1, 2) @ (flip[:, :, None] * np.swapaxes(left, 1, 2))
-
-
 def initial_rotations(target: np.ndarray, rest: np.ndarray, joint_mask: np.ndarray) -> np.ndarray:
     """A first guess of the local joint rotations `[n, 52, 3, 3]` that put the rest joints `rest`
     `[52, 3]` (metres) along the bones of `target` `[n, 52, 3]`, one pose per row.
@@ -126,7 +93,7 @@ def initial_rotations(target: np.ndarray, rest: np.ndarray, joint_mask: np.ndarr
         )
         offspring = children[joint]
         if len(offspring) > 1:
-            world[:, joint] = _best_rotation(
+            world[:, joint] = best_rotation(
                 rest[offspring] - rest[joint], target[:, offspring] - target[:, [joint]]
             )
             continue
@@ -136,7 +103,7 @@ def initial_rotations(target: np.ndarray, rest: np.ndarray, joint_mask: np.ndarr
         child = offspring[0]
         bone = target[:, child] - target[:, joint]
         rest_bone = parent_frame @ (rest[child] - rest[joint])
-        frame = _swing(rest_bone, bone) @ parent_frame
+        frame = rotation_between(rest_bone, bone) @ parent_frame
         if joint in hinge_of and children[child]:
             frame = _bend_about_hinge(
                 frame, bone, target, child, children[child][0], hinge_of[joint]
@@ -154,18 +121,18 @@ def _bend_about_hinge(
     joint `middle`) turned about the bone so that the limb's bend at `middle` toward `end`
     happens about the rest pose's hinge axis of `hinge`; fully from a bend of HINGE_FULL, not at
     all below HINGE_FROM (a straight limb says nothing about its twist)."""
-    upper = _unit(bone)
-    lower = _unit(target[:, end] - target[:, middle])
+    upper = unit_vectors(bone)
+    lower = unit_vectors(target[:, end] - target[:, middle])
     axis = np.cross(upper, lower)
     bend = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(upper * lower, axis=-1))
-    wanted = _unit(axis)
+    wanted = unit_vectors(axis)
     current = frame @ np.array(HINGES[hinge])
-    current = _unit(current - np.sum(current * upper, axis=-1, keepdims=True) * upper)
+    current = unit_vectors(current - np.sum(current * upper, axis=-1, keepdims=True) * upper)
     twist = np.arctan2(
         np.sum(np.cross(current, wanted) * upper, axis=-1), np.sum(current * wanted, axis=-1)
     )
     weight = np.clip((bend - HINGE_FROM) / (HINGE_FULL - HINGE_FROM), 0.0, 1.0)
-    return _about(upper, weight * twist) @ frame
+    return axis_angle_to_matrix(upper * (weight * twist)[:, None]) @ frame
 
 
 def initial_betas(
@@ -190,13 +157,6 @@ def initial_betas(
         normal = slope.T @ slope / scale + SHAPE_PRIOR * np.eye(len(betas))
         betas += np.linalg.solve(normal, slope.T @ (wanted - lengths) / scale - SHAPE_PRIOR * betas)
     return betas
-
-
-def _rotation_vectors(rotations: np.ndarray) -> np.ndarray:
-    """Axis-angle vectors `[..., 3]` (radians) of rotation matrices `[..., 3, 3]`."""
-    shape = rotations.shape[:-2]
-    vectors = Rotation.from_matrix(rotations.reshape(-1, 3, 3)).as_rotvec()
-    return vectors.reshape(*shape, 3)
 
 
 @dataclass(frozen=True)
@@ -283,7 +243,7 @@ class SmplhSurface:
         )
         frames, faces = face_normals.shape[:2]
         summed = self.incidence @ face_normals.transpose(1, 0, 2).reshape(faces, frames * 3)
-        return _unit(summed.reshape(-1, frames, 3).transpose(1, 0, 2)).astype(np.float32)
+        return unit_vectors(summed.reshape(-1, frames, 3).transpose(1, 0, 2)).astype(np.float32)
 
 
 def forward_kinematics(rotations: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
@@ -370,7 +330,7 @@ def _fit(
     shaped_rest = rest.numpy() + np.einsum("jkb,ab->ajk", shape_directions.numpy(), shapes)
     guess = np.concatenate(
         [
-            _rotation_vectors(initial_rotations(motion, shaped, joint_mask))
+            matrix_to_axis_angle(initial_rotations(motion, shaped, joint_mask))
             for motion, shaped in zip(
                 target.reshape(agents, frames, NUM_JOINTS, 3), shaped_rest, strict=True
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import soundfile
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import atomic_output
 from vermo_cli.render.sources import AudioClip
 
 # x264 constant rate factor 20 (imageio-ffmpeg's quality 6 of 10): sharp edges, small files.
@@ -52,12 +52,26 @@ def write_video(
 
     Writes to a temporary file next to `path` and renames it, so `path` is never half-written.
     """
+    path = Path(path)
+    try:
+        with atomic_output(path) as temporary:
+            _encode(frames, temporary, size, fps, audio)
+    except OSError as error:
+        detail = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+        raise VermoError(f"{path}: cannot write the video ({detail})") from None
+
+
+def _encode(
+    frames: Iterable[np.ndarray],
+    temporary: Path,
+    size: tuple[int, int],
+    fps: float,
+    audio: AudioClip | None,
+) -> None:
+    """Run ffmpeg into `temporary`; the audio track waits in a wav beside it meanwhile."""
     import imageio_ffmpeg
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.partial-{os.getpid()}.mp4")
-    sound = path.with_name(f".{path.stem}.partial-{os.getpid()}.wav")
+    sound = temporary.with_name(f"{temporary.name}.wav")
     try:
         if audio is not None:
             soundfile.write(str(sound), np.clip(audio.waveform, -1.0, 1.0), audio.rate)
@@ -80,10 +94,5 @@ def write_video(
                 writer.send(np.ascontiguousarray(frame))
         finally:
             writer.close()
-        temporary.replace(path)
-    except OSError as error:
-        detail = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
-        raise VermoError(f"{path}: cannot write the video ({detail})") from None
     finally:
-        temporary.unlink(missing_ok=True)
         sound.unlink(missing_ok=True)

@@ -25,12 +25,11 @@ from vermo_cli.data.store import (
     check_output_free,
     motion_arrays,
     open_corpus,
-    publish,
-    staging_directory,
 )
 from vermo_cli.errors import CorpusError
-from vermo_cli.tokenizers.audio_codec import AudioCodec, load_codec
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.files import publish_directory, staging_directory
+from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 
 TOKENS_SIDECAR = "vermo_tokens.json"
 TOKENS_FORMAT = "vermo-token-corpus"
@@ -111,7 +110,7 @@ def encode_corpus(
         datasets.disable_progress_bars()
         encoded.save_to_disk(str(staging))
         (staging / TOKENS_SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n")
-        publish(staging, output)
+        publish_directory(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -18,7 +18,6 @@ pairing it with another tokenizer or codec is refused (`VocabularyError`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import write_text_atomically
 
 VOCABULARY_FILE = "vermo_vocabulary.json"
 FORMAT = "vermo-vocabulary"
@@ -188,9 +188,7 @@ class Vocabulary:
             },
             "built_for": self.built_for.__dict__,
         }
-        staging = directory / f".{VOCABULARY_FILE}.partial-{os.getpid()}"
-        staging.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(staging, directory / VOCABULARY_FILE)
+        write_text_atomically(directory / VOCABULARY_FILE, json.dumps(record, indent=1) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:

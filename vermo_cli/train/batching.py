@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from vermo_cli.errors import VermoError
-from vermo_cli.train.examples import Example, ExampleSource
+from vermo_cli.messages.training_examples import Example, ExampleSource
 
 IGNORE_INDEX = -100
 """Label of positions that take no part in the loss (PyTorch's and transformers' convention)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import deepspeed
 import torch
 from transformers import PreTrainedModel
 from transformers.utils import logging as hf_logging
+
+from vermo_cli.files import publish_directory, staging_directory
 
 
 def gathered_state_dict(model: PreTrainedModel, rank: int) -> dict[str, torch.Tensor] | None:
@@ -38,8 +39,7 @@ def export_hf_model(model: PreTrainedModel, directory: Path, rank: int) -> Path 
     if state is None:
         return None
     directory = Path(directory)
-    partial = directory.with_name(f".{directory.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    partial = staging_directory(directory)
     model.config.use_cache = True
     bars_were_shown = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
@@ -49,6 +49,5 @@ def export_hf_model(model: PreTrainedModel, directory: Path, rank: int) -> Path 
         model.config.use_cache = False
         if bars_were_shown:
             hf_logging.enable_progress_bar()
-    shutil.rmtree(directory, ignore_errors=True)
-    partial.rename(directory)
+    publish_directory(partial, directory)
     return directory

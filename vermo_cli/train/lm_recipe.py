@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vermo_cli.recipes import load_typed_recipe
+from vermo_cli.recipe_files import load_typed_recipe
 
 
 class _Strict(BaseModel):

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,14 @@ from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli.errors import VermoError
+from vermo_cli.messages.training_examples import ExampleSource
+from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.train.batching import (
     IGNORE_INDEX,
     MicroBatchStream,
     TokenBatch,
     validation_batches,
 )
-from vermo_cli.train.examples import ExampleSource
 from vermo_cli.train.export import export_hf_model
 from vermo_cli.train.launch import init_distributed
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe
@@ -117,15 +119,12 @@ def cosine_schedule(training: LmTrainingConfig, total_steps: int) -> Callable[[i
     """Learning-rate factor of optimizer step `step` (0-based): linear warm-up over
     `warmup_steps`, then cosine decay to `final_lr_fraction` at `total_steps`."""
 
-    def factor(step: int) -> float:
-        if step < training.warmup_steps:
-            return (step + 1) / training.warmup_steps
-        span = max(total_steps - training.warmup_steps, 1)
-        progress = min((step - training.warmup_steps) / span, 1.0)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-        return training.final_lr_fraction + (1.0 - training.final_lr_fraction) * cosine
-
-    return factor
+    return partial(
+        warmup_cosine_factor,
+        warmup_steps=training.warmup_steps,
+        total_steps=total_steps,
+        final_fraction=training.final_lr_fraction,
+    )
 
 
 def counted_positions(labels: torch.Tensor) -> torch.Tensor:

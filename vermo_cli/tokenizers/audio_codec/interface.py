@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from abc import ABC, abstractmethod
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Self
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import write_text_atomically
 
 CODEC_FILE = "codec.json"
 CODEC_FORMAT = "vermo-codec"
@@ -128,14 +128,7 @@ def read_codec_manifest(directory: Path) -> dict[str, Any]:
 def write_codec_manifest(directory: Path, plugin: str, config: dict[str, Any]) -> None:
     """Write `codec.json` into `directory` atomically (temporary file, then rename)."""
     content = {"format": CODEC_FORMAT, "version": CODEC_VERSION, "plugin": plugin, "config": config}
-    write_atomically(Path(directory) / CODEC_FILE, (json.dumps(content, indent=1) + "\n").encode())
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary sibling, so a reader never sees half a file."""
-    staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    staging.write_bytes(data)
-    os.replace(staging, path)
+    write_text_atomically(Path(directory) / CODEC_FILE, json.dumps(content, indent=1) + "\n")
 
 
 def fingerprint(files: list[Path], config: dict[str, Any]) -> str:

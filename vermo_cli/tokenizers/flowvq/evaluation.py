@@ -15,7 +15,7 @@ import numpy as np
 from vermo_cli.data.store import motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.metrics.reconstruction import ReconstructionAccumulator
-from vermo_cli.tokenizers.flowvq import FlowVQTokenizer
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.token_corpus import EncodeProgress
 
 

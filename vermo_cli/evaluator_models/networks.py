@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from vermo_cli.evaluators.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
-from vermo_cli.evaluators.text_encoder import TEXT_EMBEDDING_DIM
+from vermo_cli.evaluator_models.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
+from vermo_cli.evaluator_models.text_encoder import TEXT_EMBEDDING_DIM
 
 FRAMES_PER_TOKEN = 4
 

@@ -13,6 +13,7 @@ import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,13 +27,28 @@ from torch.utils.tensorboard import SummaryWriter
 from vermo_cli import __version__
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
+from vermo_cli.files import write_atomically, write_text_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
-from vermo_cli.tokenizers.flow_decoder import (
+from vermo_cli.schedule import warmup_cosine_factor
+from vermo_cli.tokenizers.flowvq.data import (
+    MotionBatch,
+    SequenceBank,
+    training_batch,
+    validation_batches,
+)
+from vermo_cli.tokenizers.flowvq.features import FeatureKind, MotionNormalizer, loss_weights
+from vermo_cli.tokenizers.flowvq.flow_decoder import (
     FlowMatchingDecoder,
     flow_matching_targets,
     make_scheduler,
 )
-from vermo_cli.tokenizers.flowvq import (
+from vermo_cli.tokenizers.flowvq.recipe import (
+    FlowVQRecipe,
+    StageConfig,
+    VqVaeConfig,
+    load_flowvq_recipe,
+)
+from vermo_cli.tokenizers.flowvq.tokenizer import (
     FLOW_WEIGHTS,
     INFO_NAME,
     RECIPE_NAME,
@@ -41,22 +57,8 @@ from vermo_cli.tokenizers.flowvq import (
     TokenizerError,
     save_module,
     tokenizer_identity,
-    write_atomically,
 )
-from vermo_cli.tokenizers.flowvq_data import (
-    MotionBatch,
-    SequenceBank,
-    training_batch,
-    validation_batches,
-)
-from vermo_cli.tokenizers.flowvq_model import MotionVqVae
-from vermo_cli.tokenizers.flowvq_recipe import (
-    FlowVQRecipe,
-    StageConfig,
-    VqVaeConfig,
-    load_flowvq_recipe,
-)
-from vermo_cli.tokenizers.motion_features import FeatureKind, MotionNormalizer, loss_weights
+from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
 
 LossFunction = Callable[[MotionBatch, int], torch.Tensor]
 
@@ -137,15 +139,12 @@ def flow_loss(vqvae: MotionVqVae, flow: FlowMatchingDecoder, seed: int) -> LossF
 def learning_rate_factor(config: StageConfig) -> Callable[[int], float]:
     """Linear warm-up over `warmup_steps`, then cosine decay to `final_lr_fraction`."""
 
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        span = max(config.steps - config.warmup_steps, 1)
-        progress = min((step - config.warmup_steps) / span, 1.0)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-        return config.final_lr_fraction + (1.0 - config.final_lr_fraction) * cosine
-
-    return factor
+    return partial(
+        warmup_cosine_factor,
+        warmup_steps=config.warmup_steps,
+        total_steps=config.steps,
+        final_fraction=config.final_lr_fraction,
+    )
 
 
 def _checkpoint_dir(output: Path, stage: int) -> Path:
@@ -402,4 +401,4 @@ def fit_flowvq(
 
 
 def _write_info(path: Path, info: dict[str, Any]) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(info, indent=1)))
+    write_text_atomically(path, json.dumps(info, indent=1))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,11 +17,12 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import write_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
-from vermo_cli.tokenizers.flow_decoder import FlowMatchingDecoder, sample_motion
-from vermo_cli.tokenizers.flowvq_model import MotionVqVae
-from vermo_cli.tokenizers.flowvq_recipe import FlowVQRecipe, load_flowvq_recipe
-from vermo_cli.tokenizers.motion_features import MotionNormalizer
+from vermo_cli.tokenizers.flowvq.features import MotionNormalizer
+from vermo_cli.tokenizers.flowvq.flow_decoder import FlowMatchingDecoder, sample_motion
+from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe, load_flowvq_recipe
+from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
 
 TOKENIZER_FORMAT = "vermo-flowvq"
 INFO_NAME = "tokenizer.json"
@@ -35,16 +35,6 @@ Decoder = Literal["flow", "vqvae"]
 
 class TokenizerError(VermoError):
     """A tokenizer directory is missing, incomplete, or does not fit the data it is used on."""
-
-
-def write_atomically(path: Path, write: Any) -> None:
-    """Call `write(temporary_path)` then rename it to `path`, so readers never see half a file."""
-    temporary = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        write(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: FlowVQRecipe) -> str:

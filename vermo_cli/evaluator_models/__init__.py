@@ -5,14 +5,14 @@ as a `TextMotionEvaluator` (`embed_motion`, `embed_text`) or a `GestureEvaluator
 (`embed_gesture`); `text_motion_variant` says which text-motion evaluator a clip needs.
 """
 
-from vermo_cli.evaluators.evaluator import (
+from vermo_cli.evaluator_models.evaluator import (
     GestureEvaluator,
     TextMotionEvaluator,
     load_evaluator,
     text_motion_variant,
 )
-from vermo_cli.evaluators.fit import fit_evaluator
-from vermo_cli.evaluators.store import EvaluatorError
+from vermo_cli.evaluator_models.fit import fit_evaluator
+from vermo_cli.evaluator_models.store import EvaluatorError
 
 __all__ = [
     "EvaluatorError",

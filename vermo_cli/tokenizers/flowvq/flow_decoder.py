@@ -15,8 +15,8 @@ import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 from torch import nn
 
-from vermo_cli.tokenizers.flowvq_recipe import FlowDecoderConfig
-from vermo_cli.tokenizers.motion_features import POSITION_CHANNELS
+from vermo_cli.tokenizers.flowvq.features import POSITION_CHANNELS
+from vermo_cli.tokenizers.flowvq.recipe import FlowDecoderConfig
 
 
 def sinusoidal_embedding(positions: torch.Tensor, channels: int) -> torch.Tensor:

@@ -24,15 +24,15 @@ from torch import nn
 from torch.nn import functional
 
 from vermo_cli import __version__
-from vermo_cli.data.store import Corpus, motion_arrays, open_corpus, publish, staging_directory
-from vermo_cli.evaluators.evaluator import (
+from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
+from vermo_cli.evaluator_models.evaluator import (
     GestureEvaluator,
     TextMotionEvaluator,
     collate_features,
     load_evaluator,
     text_motion_variant,
 )
-from vermo_cli.evaluators.features import (
+from vermo_cli.evaluator_models.features import (
     GESTURE_CHANNELS,
     UPPER_BODY_JOINTS,
     feature_statistics,
@@ -40,8 +40,12 @@ from vermo_cli.evaluators.features import (
     text_motion_channels,
     text_motion_features,
 )
-from vermo_cli.evaluators.networks import GestureAutoencoder, TextMotionModel, contrastive_loss
-from vermo_cli.evaluators.recipe import (
+from vermo_cli.evaluator_models.networks import (
+    GestureAutoencoder,
+    TextMotionModel,
+    contrastive_loss,
+)
+from vermo_cli.evaluator_models.recipe import (
     RECIPE_TYPES,
     EvaluatorKind,
     EvaluatorRecipe,
@@ -50,7 +54,7 @@ from vermo_cli.evaluators.recipe import (
     TextMotionEvaluatorRecipe,
     load_evaluator_recipe,
 )
-from vermo_cli.evaluators.store import (
+from vermo_cli.evaluator_models.store import (
     EVALUATOR_FORMAT,
     EVALUATOR_VERSION,
     INFO_NAME,
@@ -62,8 +66,10 @@ from vermo_cli.evaluators.store import (
     save_weights,
     summary_line,
 )
-from vermo_cli.evaluators.text_encoder import sentence_encoder
+from vermo_cli.evaluator_models.text_encoder import sentence_encoder
+from vermo_cli.files import publish_directory, staging_directory
 from vermo_cli.metrics.retrieval import R_PRECISION_BATCH_SIZE, r_precision
+from vermo_cli.schedule import warmup_cosine_factor
 
 ProgressCallback = Callable[[int, int, dict[str, float]], None]
 """Called after every step with (step, total steps, {"loss": ...})."""
@@ -146,11 +152,7 @@ def load_clips(
 
 def learning_rate_factor(recipe: EvaluatorTraining, step: int) -> float:
     """Share of the peak learning rate at a 0-based step: linear warm-up, then cosine decay."""
-    if step < recipe.warmup_steps:
-        return (step + 1) / recipe.warmup_steps
-    progress = (step - recipe.warmup_steps) / max(recipe.steps - recipe.warmup_steps, 1)
-    cosine = 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-    return recipe.final_lr_fraction + (1.0 - recipe.final_lr_fraction) * cosine
+    return warmup_cosine_factor(step, recipe.warmup_steps, recipe.steps, recipe.final_lr_fraction)
 
 
 def random_crop(
@@ -462,7 +464,7 @@ def fit_evaluator(
         else:
             info["validation"] = gesture_validation(evaluator, trained.validation)
         _write_info(staging, info)
-        publish(staging, output)
+        publish_directory(staging, output)
     finally:
         torch.set_num_threads(threads)
         shutil.rmtree(staging, ignore_errors=True)

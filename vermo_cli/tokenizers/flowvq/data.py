@@ -13,7 +13,7 @@ import torch
 
 from vermo_cli.data.store import Corpus, motion_arrays
 from vermo_cli.errors import CorpusError
-from vermo_cli.tokenizers.motion_features import MotionNormalizer
+from vermo_cli.tokenizers.flowvq.features import MotionNormalizer
 
 
 @dataclass

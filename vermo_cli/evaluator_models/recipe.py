@@ -12,10 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vermo_cli.recipes import load_typed_recipe
+from vermo_cli.recipe_files import load_typed_recipe
 
 EvaluatorKind = Literal["text-motion", "gesture"]
-EVALUATOR_KINDS: tuple[EvaluatorKind, ...] = ("text-motion", "gesture")
 
 
 class _Strict(BaseModel):

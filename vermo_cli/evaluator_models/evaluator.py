@@ -16,21 +16,21 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from vermo_cli.evaluators.features import (
+from vermo_cli.evaluator_models.features import (
     GESTURE_CHANNELS,
     gesture_features,
     text_motion_channels,
     text_motion_features,
 )
-from vermo_cli.evaluators.networks import (
+from vermo_cli.evaluator_models.networks import (
     FRAMES_PER_TOKEN,
     GestureAutoencoder,
     TextMotionModel,
     downsampled_mask,
 )
-from vermo_cli.evaluators.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
-from vermo_cli.evaluators.store import WEIGHTS_NAME, EvaluatorError, read_info, summary_line
-from vermo_cli.evaluators.text_encoder import sentence_encoder
+from vermo_cli.evaluator_models.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
+from vermo_cli.evaluator_models.store import WEIGHTS_NAME, EvaluatorError, read_info, summary_line
+from vermo_cli.evaluator_models.text_encoder import sentence_encoder
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
 TextMotionVariant = Literal["single-person", "two-person"]

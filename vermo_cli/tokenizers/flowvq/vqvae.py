@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional
 from vector_quantize_pytorch import FSQ, ResidualVQ, VectorQuantize
 
-from vermo_cli.tokenizers.flowvq_recipe import QuantizerConfig, VqVaeConfig
+from vermo_cli.tokenizers.flowvq.recipe import QuantizerConfig, VqVaeConfig
 
 # vector-quantize-pytorch warns through loguru on every small k-means init; vermo reports itself.
 logger.disable("vector_quantize_pytorch")

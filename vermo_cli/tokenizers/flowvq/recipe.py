@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vermo_cli.recipes import load_typed_recipe
-from vermo_cli.tokenizers.motion_features import FeatureKind, feature_channels
+from vermo_cli.recipe_files import load_typed_recipe
+from vermo_cli.tokenizers.flowvq.features import FeatureKind, feature_channels
 
 
 class _Strict(BaseModel):
@@ -45,7 +45,7 @@ class VqVaeConfig(_Strict):
     `vanilla`: the earlier motion-VQ layout: downsampling first, then dilated blocks
     (dilations 1, `dilation_growth`, `dilation_growth`^2, ...).
 
-    `features`: what the networks see per frame (`vermo_cli.tokenizers.motion_features`):
+    `features`: what the networks see per frame (`vermo_cli.tokenizers.flowvq.features`):
     `positions`, the paper's joint positions, or `trajectory`, root velocity and
     root-relative joints plus the root position. `root_weight` multiplies the training loss on
     the channels that place the person (`motion_features.root_channels`).

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from vermo_cli.errors import CorpusError
 from vermo_cli.messages.builder import ClipTokens, build_message, can_use
@@ -18,9 +20,37 @@ from vermo_cli.messages.message import to_ids
 from vermo_cli.messages.tasks import Stage, TaskSpec
 from vermo_cli.tokenizers.token_corpus import open_token_corpus
 from vermo_cli.tokenizers.vocabulary import Vocabulary
-from vermo_cli.train.examples import Example
 
 VALIDATION_SEED_OFFSET = 1_000_003
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training message as ids.
+
+    `loss_mask[i]` says whether predicting `input_ids[i]` (from the tokens before it) counts in
+    the loss: every token for pretraining, only the reply's tokens for sft and specialize.
+    """
+
+    input_ids: tuple[int, ...]
+    loss_mask: tuple[bool, ...]
+    task: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.input_ids) != len(self.loss_mask):
+            raise ValueError("input_ids and loss_mask differ in length")
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+class ExampleSource(Protocol):
+    """Training and validation examples; `epoch(n)` is a pure function of the source's seed and
+    `n` (so a resumed run sees exactly the examples an uninterrupted one would)."""
+
+    def epoch(self, index: int) -> Sequence[Example]: ...
+
+    def validation(self) -> Sequence[Example]: ...
 
 
 def loss_mask(in_reply: list[bool], stage: Stage) -> tuple[bool, ...]:

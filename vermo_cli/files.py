@@ -1,0 +1,131 @@
+"""Writing outputs safely: a file appears whole or not at all, and the partial files that a
+killed run left behind are removed by the next run that writes the same output.
+
+Every output is first written to a hidden sibling `.STEM.partial-PID.SUFFIX` (the writer's
+process id, and the output's own suffix so that tools which infer the format from it, such as
+ffmpeg or numpy, still do), then renamed onto the output. A partial whose process no longer
+exists is stale: `remove_stale_partials` deletes it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PARTIAL_MARK = ".partial-"
+
+
+def staging_path(path: Path, pid: int | None = None) -> Path:
+    """The hidden sibling that `path` is written to before it is renamed into place."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}{PARTIAL_MARK}{pid or os.getpid()}{path.suffix}")
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one we may not signal counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, link or directory tree; nothing if it is gone."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def stale_partials(path: Path) -> list[Path]:
+    """Partial siblings of `path` written by processes that no longer exist (with any extra
+    suffix, such as the audio track a video writer keeps beside its partial video)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = re.compile(
+        re.escape(f".{path.stem}{PARTIAL_MARK}") + r"(\d+)" + re.escape(path.suffix) + r"(\..+)?$"
+    )
+    stale = []
+    for sibling in path.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match[1])):
+            stale.append(sibling)
+    return sorted(stale)
+
+
+def remove_stale_partials(path: Path) -> list[Path]:
+    """Delete the partial siblings of `path` left by killed runs; returns what was removed."""
+    removed = stale_partials(path)
+    for partial in removed:
+        _remove(partial)
+    return removed
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """Yield the staging path to write `path` through (a file or a directory); when the block
+    ends normally it is renamed onto `path` (replacing a file there), otherwise removed.
+
+    Stale partials of `path` from killed runs are removed first; the parent directory is
+    created if needed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(path)
+    staging = staging_path(path)
+    try:
+        yield staging
+        os.replace(staging, path)
+    finally:
+        if staging.exists() or staging.is_symlink():
+            _remove(staging)
+
+
+def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Call `write(staging_path)`, then rename the result onto `path`."""
+    with atomic_output(path) as staging:
+        write(staging)
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that no reader ever sees half of it."""
+    write_atomically(path, lambda staging: staging.write_bytes(data))
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write UTF-8 `text` to `path` so that no reader ever sees half of it."""
+    write_atomically(path, lambda staging: staging.write_text(text, encoding="utf-8"))
+
+
+def staging_directory(output: Path) -> Path:
+    """A fresh, empty staging directory for `output` (a sibling, so the final rename stays on
+    one file system); stale partials of `output` from killed runs are removed first."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(output)
+    staging = staging_path(output)
+    _remove(staging)
+    staging.mkdir()
+    return staging
+
+
+def publish_directory(staging: Path, output: Path) -> None:
+    """Move a finished staging directory onto `output`; an existing `output` is replaced only
+    at this last step (it is moved aside, the new one renamed in, then the old one deleted)."""
+    output = Path(output)
+    if output.exists():
+        retired = output.with_name(f".{output.name}.old-{os.getpid()}")
+        _remove(retired)
+        output.rename(retired)
+        staging.rename(output)
+        _remove(retired)
+    else:
+        staging.rename(output)
