@@ -192,3 +192,70 @@ def test_helper_functions_are_defined_once(name: str) -> None:
         if re.search(rf"^\s*def {name}\(", path.read_text(), flags=re.MULTILINE)
     ]
     assert len(definitions) == 1, definitions
+
+
+LAYERS: tuple[tuple[str, ...], ...] = (
+    # top to bottom: a module may import its own layer's and lower layers' modules only
+    ("vermo_cli.cli", "vermo_cli.quickstart", "vermo_cli.recipes"),
+    ("vermo_cli.evaluate", "vermo_cli.render"),
+    ("vermo_cli.generate",),
+    ("vermo_cli.train",),
+    ("vermo_cli.messages",),
+    ("vermo_cli.tokenizers", "vermo_cli.evaluator_models"),
+    ("vermo_cli.data", "vermo_cli.metrics"),
+    ("vermo_cli.motion",),
+    (
+        "vermo_cli.errors",
+        "vermo_cli.console",
+        "vermo_cli.progress",
+        "vermo_cli.files",
+        "vermo_cli.schedule",
+        "vermo_cli.recipe_files",
+        "vermo_cli",
+    ),
+)
+
+
+def layer_of(module: str) -> int | None:
+    """Index in `LAYERS` (0 = top) of a vermo_cli module; None for plugins, tasks and modules
+    no layer names (the package root `vermo_cli` names only its own `__init__`)."""
+    for depth, members in enumerate(LAYERS):
+        for member in members:
+            if module == member or (member != "vermo_cli" and module.startswith(f"{member}.")):
+                return depth
+    return None
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """`a -> b` for every import of a higher layer's module `b` by a lower layer's `a`."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        below = layer_of(module)
+        for target in sorted(imported):
+            above = layer_of(target)
+            if below is not None and above is not None and above < below:
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def test_every_package_module_has_a_layer() -> None:
+    unplaced = [m for m in _modules() if m.startswith("vermo_cli") and layer_of(m) is None]
+    assert not unplaced, f"add these to LAYERS and docs/layout.md: {unplaced}"
+
+
+def test_imports_point_down_the_layers() -> None:
+    assert not upward_imports(import_graph())
+
+
+def test_the_layer_check_finds_upward_imports() -> None:
+    graph = {"vermo_cli.motion.clip": {"vermo_cli.train.loop"}, "vermo_cli.train.loop": set()}
+    assert upward_imports(graph) == ["vermo_cli.motion.clip -> vermo_cli.train.loop"]
+    assert layer_of("vermo_cli.new_family.model") is None
+
+
+def test_the_layout_page_names_every_package_and_top_level_module() -> None:
+    page = (ROOT / "docs" / "layout.md").read_text()
+    names = [p.name for p in (ROOT / "vermo_cli").iterdir() if (p / "__init__.py").is_file()]
+    names += [p.name for p in (ROOT / "vermo_cli").glob("*.py") if p.name != "__init__.py"]
+    missing = [name for name in sorted(names) if name not in page]
+    assert not missing, f"docs/layout.md does not mention {missing}"

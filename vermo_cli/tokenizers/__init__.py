@@ -1,1 +1,2 @@
-"""Tokenizers: FlowVQ for motion, audio codecs, and (later) the shared vocabulary."""
+"""Tokenizers: FlowVQ for motion, audio codecs, the text BPE, the shared vocabulary and the
+token corpus."""
