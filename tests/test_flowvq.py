@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import RECIPES, tiny_recipe
+from conftest import RECIPES, CodeRunningPayload, cli_error, tiny_recipe
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.sources import SourceOptions
@@ -39,6 +40,7 @@ from vermo_cli.tokenizers.flowvq.recipe import (
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer, TokenizerError
 from vermo_cli.tokenizers.flowvq.train import (
     fit_flowvq,
+    latest_checkpoint,
     masked_mean,
     reconstruction_loss,
 )
@@ -224,6 +226,37 @@ def test_resume_continues_the_same_loss_curve(corpus: Path, tmp_path: Path, stag
     straight_info = json.loads((tmp_path / "straight/tokenizer.json").read_text())
     resumed_info = json.loads((tmp_path / "resumed/tokenizer.json").read_text())
     assert resumed_info["identity"] == straight_info["identity"]
+
+
+@pytest.mark.parametrize(
+    ("via", "writer"), [("os.system", "torch"), ("builtins.exec", "pickle"), (None, "cut")]
+)
+def test_resume_reads_no_code_from_a_crafted_checkpoint(
+    corpus: Path, tokenizer_dir: Path, tmp_path: Path, via: str | None, writer: str
+) -> None:
+    """A `step-*.pt` whose unpickling would run code is refused in one line, and the code never
+    runs; a damaged one is a one-line error too."""
+    run = tmp_path / "run"
+    shutil.copytree(tokenizer_dir, run)
+    checkpoint = latest_checkpoint(run, 1)
+    assert checkpoint is not None
+    marker = tmp_path / "marker"
+    state = {"step": 4, "model": CodeRunningPayload(marker, str(via))}
+    if writer == "torch":
+        torch.save(state, checkpoint)
+    elif writer == "pickle":
+        checkpoint.write_bytes(pickle.dumps(state))
+    else:
+        checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    line = cli_error("tokenize", "fit", "--data", corpus, "-o", run, "--resume")
+    assert not marker.exists()
+    if writer == "cut":
+        assert line.startswith(f"error: {checkpoint}: not a readable checkpoint (")
+    else:
+        assert line.startswith(f"error: {checkpoint}: not loaded: ")
+        assert "may hold only tensors and plain data" in line
+    if writer == "torch":
+        assert "it names posix.system" in line
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -356,10 +357,12 @@ def _fit_audio_codec(
     check_codec_output(output, resume)
     columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
     with _bar(*columns) as bar:
-        task = bar.add_task("audio codec", total=settings.steps, loss=float("nan"), codes=0)
+        tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
 
         def advance(step: int, steps: int, losses: dict[str, float]) -> None:
-            bar.update(task, completed=step, loss=losses["loss"], codes=losses["codes_used"])
+            if not tasks:
+                tasks.append(bar.add_task("audio codec", total=steps, loss=float("nan"), codes=0))
+            bar.update(tasks[0], completed=step, loss=losses["loss"], codes=losses["codes_used"])
 
         fit_audio_codec(data, settings, output, progress=advance, resume=resume)
     console.print(f"audio codec {load_codec(output).identity} written to {output}")

@@ -25,6 +25,7 @@ from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli import __version__
+from vermo_cli.checkpoints import load_checkpoint
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
 from vermo_cli.files import write_atomically, write_text_atomically
@@ -205,7 +206,7 @@ def run_stage(
     first_step = 0
     checkpoint = latest_checkpoint(output, plan.number) if resume else None
     if checkpoint is not None:
-        state = torch.load(checkpoint, weights_only=False)
+        state = load_checkpoint(checkpoint)
         plan.trainable.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
