@@ -530,16 +530,16 @@ def _train(
             ),
         )
         with _bar(*columns) as bar:
-            progress_task = bar.add_task(
-                stage, total=None, loss=float("nan"), val=float("nan"), speed=0
-            )
+            tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
 
             def advance(
                 step: int, total: int, loss: float, speed: float, validation: float | None
             ) -> None:
-                bar.update(progress_task, total=total, completed=step, loss=loss, speed=speed)
+                if not tasks:
+                    tasks.append(bar.add_task(stage, loss=loss, val=float("nan"), speed=speed))
+                bar.update(tasks[0], total=total, completed=step, loss=loss, speed=speed)
                 if validation is not None:
-                    bar.update(progress_task, val=validation)
+                    bar.update(tasks[0], val=validation)
 
             summary = train_stage(prepared, advance)
         counts = ", ".join(f"{name} {count:,}" for name, count in summary["tasks"].items())
