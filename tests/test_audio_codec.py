@@ -159,6 +159,12 @@ def test_load_codec_dispatches_through_entry_points(tmp_path: Path) -> None:
     other = untrained_codec(seed=1)
     other.save(tmp_path / "b")
     assert load_codec(tmp_path / "b").identity != codec.identity
+    # the identity comes from the weights loaded, not from codec.json: swapped weights under a
+    # kept codec.json are another codec
+    (tmp_path / "a" / "model.safetensors").write_bytes(
+        (tmp_path / "b" / "model.safetensors").read_bytes()
+    )
+    assert load_codec(tmp_path / "a").identity == load_codec(tmp_path / "b").identity
 
 
 def test_bad_codec_directories_give_one_line_errors(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import RECIPES, CodeRunningPayload, cli_error, tiny_recipe
+from safetensors.torch import load_file, save_file
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.sources import SourceOptions
@@ -37,7 +38,11 @@ from vermo_cli.tokenizers.flowvq.recipe import (
     VqVaeConfig,
     load_flowvq_recipe,
 )
-from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer, TokenizerError
+from vermo_cli.tokenizers.flowvq.tokenizer import (
+    FlowVQTokenizer,
+    TokenizerError,
+    tokenizer_identity,
+)
 from vermo_cli.tokenizers.flowvq.train import (
     fit_flowvq,
     latest_checkpoint,
@@ -257,6 +262,46 @@ def test_resume_reads_no_code_from_a_crafted_checkpoint(
         assert "may hold only tensors and plain data" in line
     if writer == "torch":
         assert "it names posix.system" in line
+
+
+def _perturb_weights(path: Path) -> None:
+    """Replace a safetensors file with other weights of the same shapes."""
+    weights = load_file(str(path))
+    first = next(iter(weights))
+    save_file({**weights, first: weights[first] + 0.01}, str(path))
+
+
+@pytest.mark.slow
+def test_swapped_weights_never_pass_as_the_original_tokenizer(
+    corpus: Path, tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    """The identity is computed from the weights: weights swapped under a kept tokenizer.json
+    are refused, and with the json edited to match them they are another tokenizer, whose codes
+    the original's token corpus does not accept."""
+    from vermo_cli.tokenizers.flowvq.decode_file import decode_to_npz
+    from vermo_cli.tokenizers.token_corpus import encode_corpus
+
+    original = FlowVQTokenizer.load(tokenizer_dir)
+    swapped = tmp_path / "swapped"
+    shutil.copytree(tokenizer_dir, swapped, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    for name in ("stage1.safetensors", "flow.safetensors"):
+        _perturb_weights(swapped / name)
+        message = cli_error(
+            "tokenize", "encode", "--tokenizer", swapped, "--data", corpus, "-o", tmp_path / "t"
+        )
+        assert message.startswith(f"error: {swapped / name}: weights changed since tokenizer.json")
+        shutil.copyfile(tokenizer_dir / name, swapped / name)
+    _perturb_weights(swapped / "stage1.safetensors")
+    info = json.loads((swapped / "tokenizer.json").read_text())
+    info["identity"] = tokenizer_identity(
+        swapped / "stage1.safetensors", original.normalizer, original.recipe
+    )
+    (swapped / "tokenizer.json").write_text(json.dumps(info))
+    assert FlowVQTokenizer.load(swapped).identity == info["identity"] != original.identity
+    encode_corpus(tokenizer_dir, corpus, tmp_path / "tokens")
+    clip = open_corpus(corpus).clips[0]["id"]
+    with pytest.raises(TokenizerError, match=f"encoded by tokenizer {original.identity}, not by"):
+        decode_to_npz(swapped, tmp_path / "tokens", tmp_path / "decoded.npz", clip)
 
 
 @pytest.mark.slow

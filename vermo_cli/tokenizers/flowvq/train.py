@@ -58,6 +58,7 @@ from vermo_cli.tokenizers.flowvq.tokenizer import (
     TokenizerError,
     save_module,
     tokenizer_identity,
+    weights_digest,
 )
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
 
@@ -396,7 +397,11 @@ def fit_flowvq(
             plan, train, validation, output, recipe.seed, compression, resume, progress
         )
         save_module(flow, output / FLOW_WEIGHTS)
-        info["stages"]["2"] = {"steps": recipe.stage2.steps, "validation_loss": loss}
+        info["stages"]["2"] = {
+            "steps": recipe.stage2.steps,
+            "validation_loss": loss,
+            "weights_sha256": weights_digest(output / FLOW_WEIGHTS),
+        }
         _write_info(info_path, info)
     return info
 
