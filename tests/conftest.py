@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
+import os
+import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -128,3 +132,16 @@ def cli_error(*args: object) -> str:
     lines = [line for line in result.output.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), result.output
     return lines[0]
+
+
+class CodeRunningPayload:
+    """Stands in for a crafted file: unpickling it creates `marker`, through `os.system` or
+    `builtins.exec` (`via`). A test that unpickles it safely finds no marker afterwards."""
+
+    def __init__(self, marker: Path, via: str = "os.system") -> None:
+        self.marker, self.via = Path(marker), via
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        if self.via == "builtins.exec":
+            return builtins.exec, (f"open({str(self.marker)!r}, 'w').close()",)
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from pathlib import Path
 
 import datasets
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from conftest import CodeRunningPayload, cli_error, codec_recipe
 from safetensors.torch import load_file
 from transformers import EncodecConfig, EncodecFeatureExtractor, EncodecModel
 from vermo_plugins.codecs.builtin import BuiltinAudioCodec
@@ -157,6 +159,12 @@ def test_load_codec_dispatches_through_entry_points(tmp_path: Path) -> None:
     other = untrained_codec(seed=1)
     other.save(tmp_path / "b")
     assert load_codec(tmp_path / "b").identity != codec.identity
+    # the identity comes from the weights loaded, not from codec.json: swapped weights under a
+    # kept codec.json are another codec
+    (tmp_path / "a" / "model.safetensors").write_bytes(
+        (tmp_path / "b" / "model.safetensors").read_bytes()
+    )
+    assert load_codec(tmp_path / "a").identity == load_codec(tmp_path / "b").identity
 
 
 def test_bad_codec_directories_give_one_line_errors(tmp_path: Path) -> None:
@@ -251,6 +259,29 @@ def test_resumed_training_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     assert any((tmp_path / "whole" / "logs").iterdir())
     with pytest.raises(CodecError, match="another recipe"):
         fit_audio_codec(data, small_recipe(seed=1), tmp_path / "split", resume=True)
+
+
+@pytest.mark.parametrize(("via", "writer"), [("os.system", "torch"), ("builtins.exec", "pickle")])
+def test_resume_reads_no_code_from_a_crafted_checkpoint(
+    tmp_path: Path, via: str, writer: str
+) -> None:
+    """`checkpoint.pt` is read with torch's restricted unpickler: a file whose unpickling would
+    run code is refused in one line and the code never runs."""
+    data = write_wav(tmp_path / "clicks.wav", click_track(1.0))
+    run = tmp_path / "run"
+    run.mkdir()
+    marker = tmp_path / "marker"
+    state = {"step": 1, "recipe": CodeRunningPayload(marker, via)}
+    if writer == "torch":
+        torch.save(state, run / "checkpoint.pt")
+    else:
+        (run / "checkpoint.pt").write_bytes(pickle.dumps(state))
+    line = cli_error(
+        "tokenize", "fit", "--modality", "audio", "--data", data,
+        "--recipe", codec_recipe(tmp_path / "codec.yaml"), "-o", run, "--resume",
+    )  # fmt: skip
+    assert not marker.exists()
+    assert line.startswith(f"error: {run / 'checkpoint.pt'}: not loaded: ")
 
 
 @pytest.mark.slow

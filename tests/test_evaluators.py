@@ -273,6 +273,32 @@ def test_bad_inputs_fail_in_one_line(workspace: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_swapped_weights_never_pass_as_the_original_evaluator(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The identity is computed from the weights at load: weights swapped under a kept
+    evaluator.json are refused; with the json edited to match, it is another evaluator."""
+    from safetensors.torch import load_file, save_file
+
+    from vermo_cli.evaluator_models.store import evaluator_identity
+
+    swapped = tmp_path / "gesture"
+    shutil.copytree(workspace / "gesture", swapped)
+    weights = load_file(str(swapped / "model.safetensors"))
+    first = next(iter(weights))
+    save_file({**weights, first: weights[first] + 0.01}, str(swapped / "model.safetensors"))
+    with pytest.raises(EvaluatorError) as error:
+        load_evaluator(swapped)
+    assert str(error.value).startswith(
+        f"{swapped / 'model.safetensors'}: weights changed since evaluator.json was written"
+    )
+    info = json.loads((swapped / "evaluator.json").read_text())
+    info["identity"] = evaluator_identity(swapped / "model.safetensors", info["recipe"], None)
+    (swapped / "evaluator.json").write_text(json.dumps(info))
+    original = load_evaluator(workspace / "gesture").identity
+    assert load_evaluator(swapped).identity == info["identity"] != original
+
+
 def test_the_shipped_recipes_are_the_built_in_defaults() -> None:
     assert load_recipe(RECIPES / "evaluator-text-motion.yaml") == TextMotionEvaluatorRecipe()
     assert load_recipe(RECIPES / "evaluator-gesture.yaml") == GestureEvaluatorRecipe()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import RECIPES, tiny_recipe
+from conftest import RECIPES, CodeRunningPayload, cli_error, tiny_recipe
+from safetensors.torch import load_file, save_file
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.sources import SourceOptions
@@ -36,9 +38,14 @@ from vermo_cli.tokenizers.flowvq.recipe import (
     VqVaeConfig,
     load_flowvq_recipe,
 )
-from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer, TokenizerError
+from vermo_cli.tokenizers.flowvq.tokenizer import (
+    FlowVQTokenizer,
+    TokenizerError,
+    tokenizer_identity,
+)
 from vermo_cli.tokenizers.flowvq.train import (
     fit_flowvq,
+    latest_checkpoint,
     masked_mean,
     reconstruction_loss,
 )
@@ -224,6 +231,77 @@ def test_resume_continues_the_same_loss_curve(corpus: Path, tmp_path: Path, stag
     straight_info = json.loads((tmp_path / "straight/tokenizer.json").read_text())
     resumed_info = json.loads((tmp_path / "resumed/tokenizer.json").read_text())
     assert resumed_info["identity"] == straight_info["identity"]
+
+
+@pytest.mark.parametrize(
+    ("via", "writer"), [("os.system", "torch"), ("builtins.exec", "pickle"), (None, "cut")]
+)
+def test_resume_reads_no_code_from_a_crafted_checkpoint(
+    corpus: Path, tokenizer_dir: Path, tmp_path: Path, via: str | None, writer: str
+) -> None:
+    """A `step-*.pt` whose unpickling would run code is refused in one line, and the code never
+    runs; a damaged one is a one-line error too."""
+    run = tmp_path / "run"
+    shutil.copytree(tokenizer_dir, run)
+    checkpoint = latest_checkpoint(run, 1)
+    assert checkpoint is not None
+    marker = tmp_path / "marker"
+    state = {"step": 4, "model": CodeRunningPayload(marker, str(via))}
+    if writer == "torch":
+        torch.save(state, checkpoint)
+    elif writer == "pickle":
+        checkpoint.write_bytes(pickle.dumps(state))
+    else:
+        checkpoint.write_bytes(checkpoint.read_bytes()[:100])
+    line = cli_error("tokenize", "fit", "--data", corpus, "-o", run, "--resume")
+    assert not marker.exists()
+    if writer == "cut":
+        assert line.startswith(f"error: {checkpoint}: not a readable checkpoint (")
+    else:
+        assert line.startswith(f"error: {checkpoint}: not loaded: ")
+        assert "may hold only tensors and plain data" in line
+    if writer == "torch":
+        assert "it names posix.system" in line
+
+
+def _perturb_weights(path: Path) -> None:
+    """Replace a safetensors file with other weights of the same shapes."""
+    weights = load_file(str(path))
+    first = next(iter(weights))
+    save_file({**weights, first: weights[first] + 0.01}, str(path))
+
+
+@pytest.mark.slow
+def test_swapped_weights_never_pass_as_the_original_tokenizer(
+    corpus: Path, tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    """The identity is computed from the weights: weights swapped under a kept tokenizer.json
+    are refused, and with the json edited to match them they are another tokenizer, whose codes
+    the original's token corpus does not accept."""
+    from vermo_cli.tokenizers.flowvq.decode_file import decode_to_npz
+    from vermo_cli.tokenizers.token_corpus import encode_corpus
+
+    original = FlowVQTokenizer.load(tokenizer_dir)
+    swapped = tmp_path / "swapped"
+    shutil.copytree(tokenizer_dir, swapped, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    for name in ("stage1.safetensors", "flow.safetensors"):
+        _perturb_weights(swapped / name)
+        message = cli_error(
+            "tokenize", "encode", "--tokenizer", swapped, "--data", corpus, "-o", tmp_path / "t"
+        )
+        assert message.startswith(f"error: {swapped / name}: weights changed since tokenizer.json")
+        shutil.copyfile(tokenizer_dir / name, swapped / name)
+    _perturb_weights(swapped / "stage1.safetensors")
+    info = json.loads((swapped / "tokenizer.json").read_text())
+    info["identity"] = tokenizer_identity(
+        swapped / "stage1.safetensors", original.normalizer, original.recipe
+    )
+    (swapped / "tokenizer.json").write_text(json.dumps(info))
+    assert FlowVQTokenizer.load(swapped).identity == info["identity"] != original.identity
+    encode_corpus(tokenizer_dir, corpus, tmp_path / "tokens")
+    clip = open_corpus(corpus).clips[0]["id"]
+    with pytest.raises(TokenizerError, match=f"encoded by tokenizer {original.identity}, not by"):
+        decode_to_npz(swapped, tmp_path / "tokens", tmp_path / "decoded.npz", clip)
 
 
 @pytest.mark.slow

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
-from conftest import cli_error, run_cli
+import torch
+from conftest import CodeRunningPayload, cli_error, run_cli
+from safetensors.torch import load_file, save_file
 from vermo_plugins.sources.bvh import load_bvh_as_smplh
 
 from vermo_cli.data.store import open_corpus
@@ -19,6 +22,7 @@ from vermo_cli.generate.prompt import PromptInputs
 from vermo_cli.generate.session import GenerationModel, SamplingOptions
 from vermo_cli.generate.stitching import seam_gap
 from vermo_cli.motion.npz import load_motion_npz, save_motion_npz
+from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer, tokenizer_identity
 
 pytestmark = pytest.mark.slow
 
@@ -185,3 +189,38 @@ def test_generation_mistakes_are_one_line_errors(model: Path, tmp_path: Path) ->
         "generate", "t2m", "hi", "--checkpoint", tmp_path / "nothing"
     )
     assert "no finished model" in one_line_error("generate", "t2m", "hi", "--checkpoint", tmp_path)
+
+
+def test_a_run_is_read_from_safetensors_and_its_tokenizer_from_its_weights(
+    model: Path, token_workspace: Path, tmp_path: Path
+) -> None:
+    """A pickled weights file in a run is never unpickled; a tokenizer whose weights were
+    swapped (and whose tokenizer.json was edited to match) is not the one the model was built
+    for."""
+    tokenizer = FlowVQTokenizer.load(token_workspace / "tokenizer")
+    swapped = tmp_path / "tokenizer"
+    shutil.copytree(
+        token_workspace / "tokenizer", swapped, ignore=shutil.ignore_patterns("checkpoints")
+    )
+    weights = load_file(str(swapped / "stage1.safetensors"))
+    first = next(iter(weights))
+    save_file({**weights, first: weights[first] + 0.01}, str(swapped / "stage1.safetensors"))
+    info = json.loads((swapped / "tokenizer.json").read_text())
+    info["identity"] = tokenizer_identity(
+        swapped / "stage1.safetensors", tokenizer.normalizer, tokenizer.recipe
+    )
+    (swapped / "tokenizer.json").write_text(json.dumps(info))
+    message = one_line_error(
+        "generate", "t2m", "hi", "--checkpoint", model / "sft", "--tokenizer", swapped
+    )
+    assert f"built for FlowVQ tokenizer {tokenizer.identity}, but given {info['identity']}" in (
+        message
+    )
+    run = tmp_path / "run"
+    shutil.copytree(model / "sft", run, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    (run / "model" / "model.safetensors").unlink()
+    marker = tmp_path / "marker"
+    torch.save({"weight": CodeRunningPayload(marker)}, run / "model" / "pytorch_model.bin")
+    message = one_line_error("generate", "t2m", "hi", "--checkpoint", run)
+    assert message.startswith(f"error: {run / 'model'}: no loadable safetensors weights")
+    assert not marker.exists()

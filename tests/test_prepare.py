@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pytest
 import soundfile
+from conftest import cli_error, codec_recipe
 
 import vermo_cli.data.prepare as prepare_module
 import vermo_cli.data.takes as takes_module
@@ -128,6 +130,26 @@ def test_audio_windows_and_words(tmp_path: Path, fake_source: None) -> None:
     assert rate == 24000 and len(data) == 24000 * 5
     assert row["transcript"] == "hello there"
     assert row["words"][1]["start"] == pytest.approx(4.1, abs=1e-5)
+
+
+@pytest.mark.parametrize("recorded", ["../../etc/passwd", "/etc/passwd", "audio/../../x.flac"])
+def test_recorded_audio_paths_stay_inside_the_corpus(
+    tmp_path: Path, fake_source: None, recorded: str
+) -> None:
+    """A corpus whose rows were edited to name audio outside it is refused in one line by every
+    reader (they all go through `Corpus.audio_path`), here training the audio codec on it."""
+    corpus = run(tmp_path, "audio-1")
+    edited = tmp_path / "edited"
+    rows = datasets.load_from_disk(str(corpus))
+    rows = rows.map(lambda row: {"audio": {**row["audio"], "path": recorded}, "split": "train"})
+    rows.save_to_disk(str(edited))
+    shutil.copyfile(corpus / SIDECAR_NAME, edited / SIDECAR_NAME)
+    message = cli_error(
+        "tokenize", "fit", "--modality", "audio", "--data", edited,
+        "--recipe", codec_recipe(tmp_path / "codec.yaml"), "-o", tmp_path / "codec",
+    )  # fmt: skip
+    assert message == (f"error: {edited}: a clip's audio path {recorded!r} is outside the corpus")
+    assert open_corpus(corpus).audio_path("audio/./take.flac") == corpus / "audio" / "take.flac"
 
 
 def test_qc_drops_with_reasons(tmp_path: Path, fake_source: None) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CodeRunningPayload
 from vermo_plugins.sources.smpl import SmplSource
 
 from vermo_cli.data.sources import SourceOptions
@@ -106,6 +109,109 @@ def test_aistpp_pickle_becomes_a_body_only_dance(shared_data: Path, body_model_d
     height = body[:, JOINT_INDEX["head"], 1] - body[:, :, 1].min(axis=1)
     assert 1.2 < np.median(height) < 2.0
     _assert_not_mirrored(clip.joints)
+
+
+class Python2Pickler(pickle._Pickler):
+    """Pickles as Python 2 did: byte and text strings both as `str` (BINSTRING)."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_string(self, text: str | bytes) -> None:
+        data = text.encode("latin1") if isinstance(text, str) else text
+        self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+        self.memoize(text)
+
+    dispatch[bytes] = save_string
+    dispatch[str] = save_string
+
+
+def _aistpp_pickles(content: dict[str, np.ndarray]) -> dict[str, bytes]:
+    """`content` pickled the ways AIST++ files come: protocols 0, 2, 4 and 5 of this Python and
+    numpy, and Python 2 with numpy 1.x's module names."""
+    pickles = {f"protocol {p}": pickle.dumps(content, protocol=p) for p in (0, 2, 4, 5)}
+    buffer = io.BytesIO()
+    Python2Pickler(buffer, protocol=2).dump(content)
+    pickles["python 2"] = buffer.getvalue().replace(b"numpy._core.", b"numpy.core.")
+    return pickles
+
+
+def test_aistpp_pickles_of_every_protocol_and_python_2_load(
+    tmp_path: Path, body_model_dir: Path
+) -> None:
+    frames = 30
+    rng = np.random.default_rng(0)
+    content = {
+        "smpl_poses": rng.normal(0.0, 0.2, (frames, 72)).astype(np.float32),
+        "smpl_trans": rng.normal(0.0, 50.0, (frames, 3)),
+        "smpl_scaling": np.array([93.5]),
+    }
+    source = SmplSource(SourceOptions(body_model=body_model_dir))
+    joints = {}
+    for kind, data in _aistpp_pickles(content).items():
+        path = tmp_path / kind.replace(" ", "_") / "gBR_sBM_cAll_d04_mBR0_ch01.pkl"
+        path.parent.mkdir()
+        path.write_bytes(data)
+        (clip,) = source.load(str(path))
+        joints[kind] = clip.joints
+    assert len(joints) == 5 and joints["python 2"].shape == (1, frames, 52, 3)
+    for kind, positions in joints.items():
+        np.testing.assert_array_equal(positions, joints["protocol 4"], err_msg=kind)
+
+
+@pytest.mark.parametrize("via", ["os.system", "builtins.exec"])
+def test_a_crafted_aistpp_pickle_runs_no_code(tmp_path: Path, via: str) -> None:
+    marker = tmp_path / "marker"
+    take = tmp_path / "dances" / "gBR_sBM_cAll_d04_mBR0_ch01.pkl"
+    take.parent.mkdir()
+    take.write_bytes(pickle.dumps({"smpl_poses": CodeRunningPayload(marker, via)}))
+    with pytest.raises(SourceError) as error:
+        SmplSource(SourceOptions()).load(str(take))
+    refused = "posix.system" if via == "os.system" else "builtins.exec"
+    assert str(error.value) == (
+        f"{take}: cannot read the pickle (refused {refused}: a data pickle may hold only "
+        "arrays, numbers, strings and containers)"
+    )
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("suffix", [".pkl", ".npz"])
+def test_a_crafted_body_model_runs_no_code(tmp_path: Path, suffix: str) -> None:
+    """smplx unpickles model files (`.npz` ones with `allow_pickle=True`); vermo reads them with
+    the restricted unpickler first."""
+    marker = tmp_path / "marker"
+    model = tmp_path / "models" / "smplh" / f"SMPLH_NEUTRAL{suffix}"
+    model.parent.mkdir(parents=True)
+    payload = {"v_template": np.zeros((3, 3)), "J_regressor": CodeRunningPayload(marker)}
+    if suffix == ".pkl":
+        model.write_bytes(pickle.dumps(payload))
+    else:
+        np.savez(model, v_template=np.zeros((3, 3)), joint2num=np.array(payload, dtype=object))
+    take = tmp_path / "take.npz"
+    np.savez(take, poses=np.zeros((3, 156)), trans=np.zeros((3, 3)), mocap_framerate=60.0)
+    with pytest.raises(BodyModelError, match=r"refused posix\.system") as error:
+        SmplSource(SourceOptions(body_model=tmp_path / "models")).load(str(take))
+    assert "\n" not in str(error.value) and str(model) in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_body_model_with_a_sparse_joint_regressor_loads(
+    tmp_path: Path, body_model_dir: Path
+) -> None:
+    """Official SMPL pickles hold the joint regressor as a scipy sparse matrix; protocol 0 names
+    it through `copy_reg._reconstructor`."""
+    import scipy.sparse
+
+    model = pickle.loads((body_model_dir / "smpl" / "SMPL_NEUTRAL.pkl").read_bytes())
+    model["J_regressor"] = scipy.sparse.csc_matrix(model["J_regressor"])
+    sparse_dir = tmp_path / "sparse"
+    (sparse_dir / "smpl").mkdir(parents=True)
+    (sparse_dir / "smpl" / "SMPL_NEUTRAL.pkl").write_bytes(pickle.dumps(model, protocol=0))
+    take = tmp_path / "gBR_sBM_cAll_d04_mBR0_ch01.pkl"
+    poses = np.random.default_rng(1).normal(0.0, 0.2, (10, 72))
+    take.write_bytes(pickle.dumps({"smpl_poses": poses, "smpl_trans": np.zeros((10, 3))}))
+    (dense,) = SmplSource(SourceOptions(body_model=body_model_dir)).load(str(take))
+    (sparse,) = SmplSource(SourceOptions(body_model=sparse_dir)).load(str(take))
+    np.testing.assert_allclose(sparse.joints, dense.joints, atol=1e-6)
 
 
 def test_amass_npz_is_turned_from_z_up_to_y_up(tmp_path: Path, body_model_dir: Path) -> None:

@@ -4,6 +4,7 @@ exact resume, Hugging Face export, --init, recipes and the multi-GPU launch comm
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -15,8 +16,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import CodeRunningPayload
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
+from vermo_cli.checkpoints import CheckpointError
 from vermo_cli.messages.training_examples import Example
 from vermo_cli.recipes import RecipeError, load_recipe
 from vermo_cli.train.batching import (
@@ -307,6 +310,36 @@ def test_resume_after_an_interruption_repeats_the_uninterrupted_run(
 
 
 @pytest.mark.slow
+def test_resume_reads_no_code_from_crafted_checkpoint_files(tmp_path: Path) -> None:
+    """DeepSpeed's files are read by `RestrictedCheckpointEngine`: one whose unpickling would run
+    code is refused naming the file, and the code never runs; `latest` must name a step folder."""
+    train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path)
+    marker = tmp_path / "marker"
+    tag = tmp_path / "checkpoints" / "step5"
+    for name, via in (("model_states", "os.system"), ("optim_states", "builtins.exec")):
+        state_file = tag / f"zero_pp_rank_0_mp_rank_00_{name}.pt"
+        original = state_file.read_bytes()
+        torch.save({"optimizer_state_dict": CodeRunningPayload(marker, via)}, state_file)
+        with pytest.raises(CheckpointError, match="may hold only tensors and plain data") as error:
+            train_language_model(
+                PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path, resume=True
+            )
+        assert str(error.value).startswith(f"{state_file}: not loaded: it names ")
+        assert not marker.exists()
+        state_file.write_bytes(original)
+    (tmp_path / "checkpoints" / "latest").write_text("../../elsewhere")
+    with pytest.raises(TrainingError, match=r"names '\.\./\.\./elsewhere', which is no"):
+        train_language_model(
+            PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path, resume=True
+        )
+    (tmp_path / "checkpoints" / "latest").write_text("step5")
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path, resume=True
+    )
+    assert resumed["steps"] == 5, "the restored files resume as before"
+
+
+@pytest.mark.slow
 def test_init_from_a_local_causal_lm_resizes_its_embeddings(tmp_path: Path) -> None:
     torch.manual_seed(0)
     small = LlamaForCausalLM(
@@ -403,6 +436,14 @@ def test_deepspeed_values_the_recipe_owns_cannot_disagree(tmp_path: Path) -> Non
     )
     with pytest.raises(TrainingError, match="train_micro_batch_size_per_gpu is set by the recipe"):
         deepspeed_config(training, use_bf16=False)
+    for key, setting in (
+        ("checkpoint", {"load_universal": True}),
+        ("checkpoint", {"writer": {"type": "fast"}}),
+        ("datastates_ckpt", {}),
+    ):
+        config.write_text(json.dumps({"zero_optimization": {"stage": 3}, key: setting}))
+        with pytest.raises(TrainingError, match="its own checkpoint engine"):
+            deepspeed_config(training, use_bf16=False)
     missing = training.model_copy(update={"deepspeed": "deepspeed/none.json"})
     with pytest.raises(TrainingError, match=r"training\.deepspeed"):
         deepspeed_config(missing, use_bf16=False)

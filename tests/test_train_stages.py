@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 import pytest
 import torch
-from conftest import cli_error, run_cli
+from conftest import CodeRunningPayload, cli_error, run_cli
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
 from vermo_cli.tokenizers.vocabulary import Vocabulary, train_text_tokenizer
@@ -87,6 +87,18 @@ def test_stage_mistakes_are_one_line_errors(workspace: Path, tmp_path: Path) -> 
         tmp_path / "mine", "--overwrite",
     )  # fmt: skip
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
+
+
+def test_resume_refuses_a_crafted_checkpoint_in_one_line(workspace: Path, tmp_path: Path) -> None:
+    root = workspace
+    args = ("pretrain", "--data", root / "tokens", "--recipe", root / "pretrain.yaml")
+    invoke(*args, "-o", tmp_path / "run")
+    state_file = tmp_path / "run/checkpoints/step4/zero_pp_rank_0_mp_rank_00_model_states.pt"
+    marker = tmp_path / "marker"
+    torch.save({"module": CodeRunningPayload(marker)}, state_file)
+    message = one_line_error(*args, "-o", tmp_path / "run", "--resume")
+    assert message.startswith(f"error: {state_file}: not loaded: it names posix.system")
+    assert not marker.exists()
 
 
 def test_a_corpus_from_another_tokenizer_is_refused(workspace: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -356,10 +357,12 @@ def _fit_audio_codec(
     check_codec_output(output, resume)
     columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
     with _bar(*columns) as bar:
-        task = bar.add_task("audio codec", total=settings.steps, loss=float("nan"), codes=0)
+        tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
 
         def advance(step: int, steps: int, losses: dict[str, float]) -> None:
-            bar.update(task, completed=step, loss=losses["loss"], codes=losses["codes_used"])
+            if not tasks:
+                tasks.append(bar.add_task("audio codec", total=steps, loss=float("nan"), codes=0))
+            bar.update(tasks[0], completed=step, loss=losses["loss"], codes=losses["codes_used"])
 
         fit_audio_codec(data, settings, output, progress=advance, resume=resume)
     console.print(f"audio codec {load_codec(output).identity} written to {output}")
@@ -527,16 +530,16 @@ def _train(
             ),
         )
         with _bar(*columns) as bar:
-            progress_task = bar.add_task(
-                stage, total=None, loss=float("nan"), val=float("nan"), speed=0
-            )
+            tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
 
             def advance(
                 step: int, total: int, loss: float, speed: float, validation: float | None
             ) -> None:
-                bar.update(progress_task, total=total, completed=step, loss=loss, speed=speed)
+                if not tasks:
+                    tasks.append(bar.add_task(stage, loss=loss, val=float("nan"), speed=speed))
+                bar.update(tasks[0], total=total, completed=step, loss=loss, speed=speed)
                 if validation is not None:
-                    bar.update(progress_task, val=validation)
+                    bar.update(tasks[0], val=validation)
 
             summary = train_stage(prepared, advance)
         counts = ", ".join(f"{name} {count:,}" for name, count in summary["tasks"].items())

@@ -8,14 +8,16 @@ after its three face joints (jaw, eyes).
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
+from vermo_cli.data.pickles import ARRAY_GLOBALS, RestrictedUnpickler, check_npz_pickles
 from vermo_cli.errors import BodyModelError
 from vermo_cli.motion.skeleton import NUM_BODY_JOINTS, body_only_mask, full_mask
 
@@ -109,6 +111,7 @@ def _cached_model(path: str, model_type: ModelType, flat_hand_mean: bool):
     if model_type == "smplx":
         options.update(use_face_contour=False)
     try:
+        _check_model_pickles(Path(path))
         # smplx prints warnings (e.g. about 10-beta models) to stdout; they would break progress
         # bars.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -119,6 +122,38 @@ def _cached_model(path: str, model_type: ModelType, flat_hand_mean: bool):
             f"{path}: cannot load the body model ({reason}); pass --body-model DIR with your "
             "licensed model files"
         ) from error
+
+
+def _model_globals() -> dict[tuple[str, str], Any]:
+    """What body-model pickles name: numpy arrays and plain containers (`ARRAY_GLOBALS`), scipy's
+    sparse matrices (SMPL's joint regressor), and the `copyreg` reconstruction that protocol-0
+    pickles of them use, under their Python 2 and 3 names."""
+    import scipy.sparse
+
+    sparse = {
+        (f"scipy.sparse.{private}{kind}", f"{kind}_matrix"): getattr(scipy.sparse, f"{kind}_matrix")
+        for kind in ("csc", "csr")
+        for private in ("", "_")  # scipy < 1.8 and later module names
+    }
+    python_2_and_3 = {
+        **{
+            (module, "_reconstructor"): copyreg._reconstructor for module in ("copyreg", "copy_reg")
+        },
+        **{(module, "object"): object for module in ("builtins", "__builtin__")},
+    }
+    return {**ARRAY_GLOBALS, **sparse, **python_2_and_3}
+
+
+def _check_model_pickles(path: Path) -> None:
+    """Read what smplx would unpickle from `path` with the restricted unpickler first (the whole
+    `.pkl`; an `.npz`'s object arrays, which smplx loads with `allow_pickle=True`): a file that
+    names anything but arrays, sparse matrices and containers raises before smplx opens it. This
+    reads a `.pkl` model twice, once per process (about a second for a real one)."""
+    if path.suffix == ".pkl":
+        with path.open("rb") as handle:
+            RestrictedUnpickler(handle, _model_globals()).load()
+    else:
+        check_npz_pickles(path, _model_globals())
 
 
 def body_joint_positions(model, parameters: BodyParameters) -> tuple[np.ndarray, np.ndarray]:

@@ -2,17 +2,19 @@
 
 Both need the user's licensed body model (`--body-model DIR`); joints come from smplx.
 AMASS is z-up and is turned to y-up; AIST++ is y-up with translations scaled by `smpl_scaling`.
+AIST++ pickles are read by a restricted unpickler that builds numpy arrays and plain containers
+only (`vermo_cli.data.pickles`).
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
 import numpy as np
 from vermo_plugins.sources.body_model import BodyParameters, body_joint_positions, load_body_model
 
+from vermo_cli.data.pickles import load_array_pickle
 from vermo_cli.data.sources import MotionSource
 from vermo_cli.errors import SourceError
 from vermo_cli.motion.clip import Caption, SourceClip
@@ -96,11 +98,7 @@ class SmplSource(MotionSource):
         )
 
     def _load_aistpp(self, path: Path) -> SourceClip:
-        try:
-            with path.open("rb") as handle:
-                data = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError) as error:
-            raise SourceError(f"{path}: cannot read AIST++ pickle ({error})") from error
+        data = load_array_pickle(path)
         if not isinstance(data, dict):
             raise SourceError(f"{path}: not an AIST++ pickle (expected a dict of SMPL arrays)")
         poses = _array(data, "smpl_poses", path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,8 +145,16 @@ class Corpus:
         return hashlib.sha256((self.path / SIDECAR_NAME).read_bytes()).hexdigest()[:16]
 
     def audio_path(self, relative: str) -> Path:
-        """Absolute path of an audio file named in a clip row."""
-        return self.path / relative
+        """Path of an audio file named in a clip row (relative to the corpus, like
+        `audio/TAKE.flac`); `CorpusError` naming the corpus and the path when the recorded path
+        is absolute or climbs out of the corpus. The check is lexical (`..` is resolved, links
+        are not), so a link the user placed inside the corpus is still followed."""
+        normal = Path(os.path.normpath(relative))
+        if normal.is_absolute() or normal.parts[:1] in ((), ("..",)):
+            raise CorpusError(
+                f"{self.path}: a clip's audio path {relative!r} is outside the corpus"
+            )
+        return self.path / normal
 
 
 def motion_arrays(clips: datasets.Dataset) -> list[np.ndarray]:

@@ -29,7 +29,13 @@ from vermo_cli.evaluator_models.networks import (
     downsampled_mask,
 )
 from vermo_cli.evaluator_models.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
-from vermo_cli.evaluator_models.store import WEIGHTS_NAME, EvaluatorError, read_info, summary_line
+from vermo_cli.evaluator_models.store import (
+    WEIGHTS_NAME,
+    EvaluatorError,
+    check_identity,
+    read_info,
+    summary_line,
+)
 from vermo_cli.evaluator_models.text_encoder import sentence_encoder
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
@@ -87,7 +93,8 @@ class _Evaluator:
 
     @property
     def identity(self) -> str:
-        """16 hex digits that change whenever the embeddings could change."""
+        """16 hex digits that change whenever the embeddings could change (`load_evaluator`
+        computed them from the weights file and found them equal to the recorded ones)."""
         return self.info["identity"]
 
     @property
@@ -230,9 +237,10 @@ def load_evaluator(
     path: Path, device: str | torch.device = "cpu"
 ) -> TextMotionEvaluator | GestureEvaluator:
     """Load an evaluator directory written by `fit_evaluator`; `EvaluatorError` if it is not
-    one."""
+    one, or if its weights changed since `evaluator.json` was written."""
     directory = Path(path)
     info = read_info(directory)
+    check_identity(directory, info)
     weights = load_file(str(directory / WEIGHTS_NAME))
     device = torch.device(device)
     if info["kind"] == "text-motion":

@@ -37,12 +37,27 @@ def save_weights(module: torch.nn.Module, path: Path) -> None:
 
 
 def evaluator_identity(weights: Path, recipe: dict[str, Any], text_model: str | None) -> str:
-    """16 hex digits that change whenever the embeddings could change: the weights (with the
-    normalisation), the architecture and the text model's identity."""
-    digest = hashlib.sha256(weights.read_bytes())
+    """16 hex digits that change whenever the embeddings could change: the weights file (with
+    the normalisation; read in chunks, once per load: about a second per GB), the architecture
+    and the text model's identity."""
+    with Path(weights).open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
     digest.update(json.dumps(recipe, sort_keys=True).encode())
     digest.update(f"v{EVALUATOR_VERSION} {text_model}".encode())
     return digest.hexdigest()[:16]
+
+
+def check_identity(directory: Path, info: dict[str, Any]) -> None:
+    """`EvaluatorError` naming the weights file unless the identity computed from it (with the
+    recipe and text model) is the one `evaluator.json` records: the weights changed since it
+    was written."""
+    weights = Path(directory) / WEIGHTS_NAME
+    identity = evaluator_identity(weights, info["recipe"], info.get("text_model"))
+    if identity != info.get("identity"):
+        raise EvaluatorError(
+            f"{weights}: weights changed since {INFO_NAME} was written (identity {identity}, "
+            f"recorded {info.get('identity')}); restore them or retrain the evaluator"
+        )
 
 
 def clip_ids_identity(clip_ids: list[str]) -> str:

@@ -127,7 +127,16 @@ class GenerationModel:
             flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
         )
         transformers_logging.disable_progress_bar()
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+        try:
+            # vermo exports safetensors; a pickled weights file is never read from a run
+            model = AutoModelForCausalLM.from_pretrained(
+                str(model_dir), use_safetensors=True, local_files_only=True
+            )
+        except OSError as error:
+            reason = str(error).strip().splitlines()[0]
+            raise GenerationError(
+                f"{model_dir}: no loadable safetensors weights ({reason})"
+            ) from None
         return cls(model, vocabulary, flowvq, audio_codec, model_dir, record)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -43,7 +43,7 @@ def load_motion_npz(path: Path) -> dict[str, Any]:
     """Read a vermo motion `.npz`; one-line `VermoError` if it is not one."""
     path = Path(path)
     try:
-        with np.load(path) as content:
+        with np.load(path, allow_pickle=False) as content:
             data = {key: content[key] for key in content.files}
     except (OSError, ValueError) as error:
         raise VermoError(f"{path}: not a readable .npz ({error})") from None

@@ -36,6 +36,7 @@ from vermo_cli.train.batching import (
     TokenBatch,
     validation_batches,
 )
+from vermo_cli.train.checkpoint_engine import RestrictedCheckpointEngine
 from vermo_cli.train.export import export_hf_model
 from vermo_cli.train.launch import init_distributed
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe
@@ -75,7 +76,9 @@ def deepspeed_config(training: LmTrainingConfig, use_bf16: bool) -> dict[str, An
     """The recipe's DeepSpeed JSON with vermo's values filled in: micro batch size, gradient
     accumulation, clipping, the AdamW optimizer (torch's implementation, no compiled kernel) and
     `bf16.enabled` when it says "auto". Keys the recipe owns may be absent or "auto" there; a
-    different value is an error, so the two files never disagree silently."""
+    different value is an error, so the two files never disagree silently. Settings that would
+    save or load checkpoints through other code than `RestrictedCheckpointEngine` (universal
+    checkpoints, DeepSpeed's fast writers, DataStates) are refused."""
     path = deepspeed_config_path(training)
     try:
         config = json.loads(path.read_text())
@@ -104,6 +107,18 @@ def deepspeed_config(training: LmTrainingConfig, use_bf16: bool) -> dict[str, An
         if config.get(key, "auto") not in ("auto", value):
             raise TrainingError(f'{path}: {key} is set by the recipe; remove it or write "auto"')
         config[key] = value
+    checkpointing = config.get("checkpoint") or {}
+    other_checkpoint_code = {
+        "checkpoint.load_universal": checkpointing.get("load_universal"),
+        "checkpoint.writer": checkpointing.get("writer"),
+        "datastates_ckpt": config.get("datastates_ckpt"),
+    }
+    for key, setting in other_checkpoint_code.items():
+        if setting not in (None, False):
+            raise TrainingError(
+                f"{path}: remove {key}; vermo saves and resumes through its own checkpoint "
+                "engine, which reads only tensors and plain data"
+            )
     if config.get("train_batch_size") == "auto":
         del config["train_batch_size"]
     bf16 = dict(config.get("bf16", {}))
@@ -199,6 +214,9 @@ class LanguageModelTrainer:
             model_parameters=list(model.parameters()),
             config=config,
             lr_scheduler=lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, schedule),
+        )
+        self.engine.checkpoint_engine = RestrictedCheckpointEngine(
+            self.engine.checkpoint_serialization_enabled()
         )
         if resume:
             try:
@@ -394,8 +412,22 @@ class LanguageModelTrainer:
                 "another output directory"
             )
 
+    def _latest_tag(self) -> str:
+        """The checkpoint DeepSpeed's `latest` file names (written once a save completed);
+        `TrainingError` unless it is one of this run's `step<N>` folders, so that an edited file
+        never leads the loader outside `checkpoints/`."""
+        latest = self.checkpoint_dir / "latest"
+        if not latest.is_file():
+            raise TrainingError(f"{self.checkpoint_dir}: no complete checkpoint to resume from")
+        tag = latest.read_text().strip()
+        if tag not in {path.name for path in _checkpoint_tags(self.checkpoint_dir)}:
+            raise TrainingError(f"{latest}: names {tag!r}, which is no checkpoint of this run")
+        return tag
+
     def _resume(self) -> None:
-        path, client_state = self.engine.load_checkpoint(str(self.checkpoint_dir))
+        path, client_state = self.engine.load_checkpoint(
+            str(self.checkpoint_dir), tag=self._latest_tag()
+        )
         if path is None or not client_state or "vermo" not in client_state:
             raise TrainingError(f"{self.checkpoint_dir}: no complete checkpoint to resume from")
         state = client_state["vermo"]

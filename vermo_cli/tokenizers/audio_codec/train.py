@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
+from vermo_cli.checkpoints import load_checkpoint
 from vermo_cli.files import write_atomically
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.audio_codec.data import collect_training_audio, random_crops
@@ -163,9 +164,10 @@ def _restore_checkpoint(
     generator: torch.Generator,
 ) -> int:
     """Load a checkpoint into the run's objects; returns its step. `CodecError` if it was
-    written with another recipe."""
+    written with another recipe, `CheckpointError` if it holds more than tensors and plain data
+    (it is read without running any code it names)."""
     device = next(network.parameters()).device
-    state = torch.load(path, map_location=device, weights_only=True)
+    state = load_checkpoint(path, map_location=device)
     if state["recipe"] != recipe.model_dump():
         raise CodecError(f"{path}: checkpoint was trained with another recipe; cannot resume")
     network.load_state_dict(state["model"])

@@ -29,7 +29,7 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
         raise VermoError(f"{source}: no such token file or token corpus")
     try:
         if source.suffix == ".npy":
-            codes = np.load(source)
+            codes = np.load(source, allow_pickle=False)
         else:
             codes = np.array(
                 [

@@ -37,9 +37,19 @@ class TokenizerError(VermoError):
     """A tokenizer directory is missing, incomplete, or does not fit the data it is used on."""
 
 
+def weights_digest(path: Path) -> str:
+    """sha256 (hex) of a weights file, read in chunks (about a second per GB)."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: FlowVQRecipe) -> str:
-    """16 hex digits that change whenever the codes a tokenizer emits could change."""
-    digest = hashlib.sha256(weights.read_bytes())
+    """16 hex digits that change whenever the codes a tokenizer emits could change: a hash of
+    the stage-1 weights file `weights` (read in chunks, once per load: about a second per GB),
+    the normalisation and the autoencoder's architecture. The flow decoder does not enter it:
+    it changes decoded motion, never codes."""
+    with Path(weights).open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
     digest.update(json.dumps(normalizer.to_json()).encode())
     digest.update(recipe.vqvae.model_dump_json().encode())
     return digest.hexdigest()[:16]
@@ -55,6 +65,7 @@ class FlowVQTokenizer:
         info: dict[str, Any],
         vqvae: MotionVqVae,
         flow: FlowMatchingDecoder | None,
+        identity: str,
     ) -> None:
         self.directory = directory
         self.recipe = recipe
@@ -63,11 +74,9 @@ class FlowVQTokenizer:
         self.vqvae = vqvae.eval()
         self.flow = flow.eval() if flow is not None else None
         self.device = next(vqvae.parameters()).device
-
-    @property
-    def identity(self) -> str:
-        """Changes whenever the codes could change (weights, normalisation, architecture)."""
-        return self.info["identity"]
+        self.identity = identity
+        """Changes whenever the codes could change (weights, normalisation, architecture):
+        `tokenizer_identity` of the loaded weights file, never read from `tokenizer.json`."""
 
     @property
     def compression(self) -> int:
@@ -86,7 +95,8 @@ class FlowVQTokenizer:
 
     @classmethod
     def load(cls, directory: Path, device: str | torch.device = "cpu") -> FlowVQTokenizer:
-        """Load a tokenizer directory written by `vermo tokenize fit`."""
+        """Load a tokenizer directory written by `vermo tokenize fit`; `TokenizerError` when a
+        weights file changed since `tokenizer.json` was written (see `_verified_identity`)."""
         directory = Path(directory)
         info_path = directory / INFO_NAME
         if not info_path.is_file() or not (directory / STAGE1_WEIGHTS).is_file():
@@ -99,6 +109,7 @@ class FlowVQTokenizer:
         if info.get("joint_names") != list(JOINT_NAMES):
             raise TokenizerError(f"{directory}: tokenizer was trained on another joint set")
         recipe = load_flowvq_recipe(directory / RECIPE_NAME)
+        identity = _verified_identity(directory, info, recipe)
         vqvae = MotionVqVae(recipe.vqvae)
         vqvae.load_state_dict(load_file(str(directory / STAGE1_WEIGHTS)))
         flow = None
@@ -108,7 +119,7 @@ class FlowVQTokenizer:
             )
             flow.load_state_dict(load_file(str(directory / FLOW_WEIGHTS)))
             flow.to(device)
-        return cls(directory, recipe, info, vqvae.to(device), flow)
+        return cls(directory, recipe, info, vqvae.to(device), flow, identity)
 
     def check_joint_set(self, joint_names: list[str], what: str) -> None:
         """`TokenizerError` if data described by `joint_names` uses another skeleton."""
@@ -194,6 +205,29 @@ class FlowVQTokenizer:
         """Encode and decode `[agents, frames, 52, 3]` (works for rvq tokenizers too)."""
         quantized, _, _ = self.vqvae.quantize(self._padded_features(joints, joint_mask))
         return self._decode_latents(quantized, joints.shape[1], decoder, flow_steps, seed)
+
+
+def _verified_identity(directory: Path, info: dict[str, Any], recipe: FlowVQRecipe) -> str:
+    """The identity computed from `stage1.safetensors`; `TokenizerError` naming the file unless
+    the weights are those `tokenizer.json` was written for: that identity must be the recorded
+    one, and `flow.safetensors` must have the recorded sha256 (tokenizers written before vermo
+    recorded it have none to compare)."""
+    stage1 = directory / STAGE1_WEIGHTS
+    identity = tokenizer_identity(stage1, MotionNormalizer.from_json(info["normalizer"]), recipe)
+    if identity != info.get("identity"):
+        raise TokenizerError(
+            f"{stage1}: weights changed since {INFO_NAME} was written (identity {identity}, "
+            f"recorded {info.get('identity')}; the vqvae section of {RECIPE_NAME} and the "
+            "normalisation count too); restore them or retrain the tokenizer"
+        )
+    recorded = info.get("stages", {}).get("2", {}).get("weights_sha256")
+    flow = directory / FLOW_WEIGHTS
+    if recorded is not None and (not flow.is_file() or weights_digest(flow) != recorded):
+        raise TokenizerError(
+            f"{flow}: weights changed since {INFO_NAME} was written; restore them or retrain "
+            "stage 2"
+        )
+    return identity
 
 
 def save_module(module: torch.nn.Module, path: Path) -> None:

@@ -25,6 +25,7 @@ from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli import __version__
+from vermo_cli.checkpoints import load_checkpoint
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
 from vermo_cli.files import write_atomically, write_text_atomically
@@ -57,6 +58,7 @@ from vermo_cli.tokenizers.flowvq.tokenizer import (
     TokenizerError,
     save_module,
     tokenizer_identity,
+    weights_digest,
 )
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
 
@@ -205,7 +207,7 @@ def run_stage(
     first_step = 0
     checkpoint = latest_checkpoint(output, plan.number) if resume else None
     if checkpoint is not None:
-        state = torch.load(checkpoint, weights_only=False)
+        state = load_checkpoint(checkpoint)
         plan.trainable.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -395,7 +397,11 @@ def fit_flowvq(
             plan, train, validation, output, recipe.seed, compression, resume, progress
         )
         save_module(flow, output / FLOW_WEIGHTS)
-        info["stages"]["2"] = {"steps": recipe.stage2.steps, "validation_loss": loss}
+        info["stages"]["2"] = {
+            "steps": recipe.stage2.steps,
+            "validation_loss": loss,
+            "weights_sha256": weights_digest(output / FLOW_WEIGHTS),
+        }
         _write_info(info_path, info)
     return info
 
