@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, LogitsProcessorList, PreTrainedModel
+from transformers import LogitsProcessorList, PreTrainedModel
 from transformers.utils import logging as transformers_logging
 
 from vermo_cli.data.audio import load_audio
@@ -28,6 +28,7 @@ from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
 from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.weights import load_causal_lm
 
 Decoder = Literal["flow", "vqvae"]
 ProgressCallback = Callable[[int, int], None]
@@ -127,7 +128,7 @@ class GenerationModel:
             flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
         )
         transformers_logging.disable_progress_bar()
-        model = AutoModelForCausalLM.from_pretrained(str(model_dir))
+        model = load_causal_lm(model_dir)
         return cls(model, vocabulary, flowvq, audio_codec, model_dir, record)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
@@ -59,6 +58,7 @@ from vermo_cli.tokenizers.flowvq.tokenizer import (
     tokenizer_identity,
 )
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
+from vermo_cli.weights import read_safetensors
 
 LossFunction = Callable[[MotionBatch, int], torch.Tensor]
 
@@ -385,7 +385,7 @@ def fit_flowvq(
     if 2 in stages:
         if not (output / STAGE1_WEIGHTS).is_file():
             raise TokenizerError(f"{output}: stage 2 needs stage 1 first (run with --stage 1)")
-        vqvae.load_state_dict(load_file(str(output / STAGE1_WEIGHTS)))
+        vqvae.load_state_dict(read_safetensors(output / STAGE1_WEIGHTS))
         vqvae.eval().requires_grad_(False)
         flow = FlowMatchingDecoder(
             recipe.flow, recipe.vqvae.width, compression, recipe.vqvae.channels
