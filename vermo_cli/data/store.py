@@ -174,7 +174,9 @@ def motion_arrays(clips: datasets.Dataset) -> list[np.ndarray]:
 
 
 def open_corpus(path: Path) -> Corpus:
-    """Open a corpus directory written by `vermo prepare`; `CorpusError` if it is not one."""
+    """Open a corpus directory written by `vermo prepare`; `CorpusError` if it is not one.
+    Transforms of `clips` (`filter`, `map`) must pass `keep_in_memory=True`: by default
+    `datasets` writes their cache files beside the Arrow data, into the user's input folder."""
     path = Path(path)
     sidecar = path / SIDECAR_NAME
     if not sidecar.is_file():

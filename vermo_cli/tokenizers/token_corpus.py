@@ -141,7 +141,9 @@ def encode_clip_audio(corpus: Corpus, codec: AudioCodec) -> list[list[int]]:
 
 
 def open_token_corpus(path: Path) -> tuple[datasets.Dataset, dict[str, Any]]:
-    """A token corpus and its sidecar; `CorpusError` if `path` is not one."""
+    """A token corpus and its sidecar; `CorpusError` if `path` is not one. Transforms of the
+    dataset (`filter`, `map`) must pass `keep_in_memory=True`: by default `datasets` writes
+    their cache files beside the Arrow data, into the user's input folder."""
     path = Path(path)
     sidecar = path / TOKENS_SIDECAR
     if not sidecar.is_file():

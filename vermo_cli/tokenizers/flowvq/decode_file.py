@@ -20,7 +20,7 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
         if clip is None:
             raise VermoError(f"{source}: a token corpus needs --clip ID")
         clips, info = open_token_corpus(source)
-        matches = clips.filter(lambda value: value == clip, input_columns="id")
+        matches = clips.filter(lambda value: value == clip, input_columns="id", keep_in_memory=True)
         if len(matches) == 0:
             raise VermoError(f"{source}: no clip with id '{clip}'")
         row = matches[0]

@@ -315,7 +315,9 @@ def _corpus_normalizer(corpus: Corpus, kind: FeatureKind) -> MotionNormalizer:
     """`positions`: the corpus's own statistics; `trajectory`: fitted on the training split."""
     if kind == "positions":
         return MotionNormalizer.from_stats(corpus.info.get("stats"), str(corpus.path))
-    rows = corpus.clips.filter(lambda split: split == "train", input_columns="split")
+    rows = corpus.clips.filter(
+        lambda split: split == "train", input_columns="split", keep_in_memory=True
+    )
     if len(rows) == 0:
         raise CorpusError(f"{corpus.path}: no clips in split train")
     masks = [np.asarray(mask, dtype=bool) for mask in rows["joint_mask"]]
