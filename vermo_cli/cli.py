@@ -342,18 +342,12 @@ def _fit_audio_codec(
     """`tokenize fit --modality audio`: train the built-in codec with a progress bar."""
     from vermo_cli.tokenizers.audio_codec.interface import load_codec
     from vermo_cli.tokenizers.audio_codec.recipe import load_audio_codec_recipe
-    from vermo_cli.tokenizers.audio_codec.train import (
-        check_codec_output,
-        fit_audio_codec,
-        remove_codec_run,
-    )
+    from vermo_cli.tokenizers.audio_codec.train import check_codec_output, fit_audio_codec
 
     if recipe is None:
         raise VermoError("--recipe is required with --modality audio (recipes/audio-codec*.yaml)")
     settings = load_audio_codec_recipe(recipe)
-    if overwrite and not resume:
-        remove_codec_run(output)
-    check_codec_output(output, resume)
+    check_codec_output(output, resume, overwrite)
     columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
     with _bar(*columns) as bar:
         task = bar.add_task("audio codec", total=settings.steps, loss=float("nan"), codes=0)
@@ -361,7 +355,9 @@ def _fit_audio_codec(
         def advance(step: int, steps: int, losses: dict[str, float]) -> None:
             bar.update(task, completed=step, loss=losses["loss"], codes=losses["codes_used"])
 
-        fit_audio_codec(data, settings, output, progress=advance, resume=resume)
+        fit_audio_codec(
+            data, settings, output, progress=advance, resume=resume, overwrite=overwrite
+        )
     console.print(f"audio codec {load_codec(output).identity} written to {output}")
 
 
@@ -514,11 +510,19 @@ def _train(
         code = relaunch_if_requested(sys.argv[1:], *launcher)
         if code is not None:
             raise typer.Exit(code)
-        from vermo_cli.train.stages import StageRequest, prepare_stage, remove_run, train_stage
+        from vermo_cli.train.stages import StageRequest, prepare_stage, train_stage
 
-        if overwrite and not resume:
-            remove_run(output)
-        request = StageRequest(stage, data, recipe, output, previous, init, task, resume)  # type: ignore[arg-type]
+        request = StageRequest(
+            stage,  # type: ignore[arg-type]
+            data,
+            recipe,
+            output,
+            previous,
+            init,
+            task,
+            resume,
+            overwrite,
+        )
         prepared = prepare_stage(request)
         columns = (
             TextColumn(

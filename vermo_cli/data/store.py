@@ -20,7 +20,7 @@ import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
 from vermo_cli.errors import CorpusError
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import check_output_directory, write_text_atomically
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
 # vermo draws its own progress bars; the library's per-call bars would interleave with them.
@@ -198,7 +198,9 @@ def motion_array(row: dict[str, Any]) -> np.ndarray:
 
 
 def check_output_free(output: Path, overwrite: bool) -> None:
-    """Refuse to write over an existing path unless `overwrite`; never touches anything."""
+    """Refuse an output directory that cannot be written (`check_output_directory`), or an
+    existing one unless `overwrite`; never touches anything."""
+    check_output_directory(output)
     if output.exists() and not overwrite:
         raise CorpusError(f"{output}: already exists (pass --overwrite to replace it)")
 

@@ -26,7 +26,7 @@ from torch.utils.tensorboard import SummaryWriter
 from vermo_cli import __version__
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
-from vermo_cli.files import write_atomically, write_text_atomically
+from vermo_cli.files import check_output_directory, write_atomically, write_text_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.flowvq.data import (
@@ -343,6 +343,7 @@ def fit_flowvq(
     """Train the requested stages of a FlowVQ tokenizer on a corpus's training split and write
     it to `output`; returns `tokenizer.json`'s content. Stage 2 needs stage 1's weights."""
     output = Path(output)
+    check_output_directory(output, beside=False)
     corpus = open_corpus(corpus_path)
     _check_joint_set(corpus)
     recipe = _prepare_output(output, recipe_path, resume, overwrite)
