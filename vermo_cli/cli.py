@@ -25,7 +25,7 @@ from vermo_cli.console import console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
 from vermo_cli.files import write_text_atomically
-from vermo_cli.generate import DEFAULT_TEMPERATURE
+from vermo_cli.generate import DEFAULT_TEMPERATURE, MAX_SAMPLES
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
 
@@ -657,7 +657,9 @@ def generate(
     codec: Annotated[
         Path | None, typer.Option(help="Audio codec (default: the one it was trained with).")
     ] = None,
-    num_samples: Annotated[int, typer.Option(min=1, help="Replies to sample.")] = 1,
+    num_samples: Annotated[
+        int, typer.Option(help=f"Replies to sample (1 to {MAX_SAMPLES:,}).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = DEFAULT_TEMPERATURE,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
@@ -682,14 +684,22 @@ def generate(
         ),
     ] = 1,
     bvh: Annotated[bool, typer.Option("--bvh", help="Also write BVH (one per person).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing output files (refused without it).")
+    ] = False,
 ) -> None:
     """Generate with a trained model: motion (.npz), audio (.wav) or a caption (stdout, .json).
 
     Examples: `vermo generate t2m "a person waves"`, `vermo generate m2d --music song.ogg`,
     `vermo generate m2t --motion walk.bvh`, `vermo generate btwn --past a.npz --future b.npz`.
     """
-    from vermo_cli.generate.outputs import write_generation
-    from vermo_cli.generate.prompt import PromptInputs, check_candidates, check_inputs
+    from vermo_cli.generate.outputs import check_generation_outputs, write_generation
+    from vermo_cli.generate.prompt import (
+        PromptInputs,
+        check_candidates,
+        check_inputs,
+        check_num_samples,
+    )
     from vermo_cli.generate.session import GenerationModel, SamplingOptions
     from vermo_cli.messages.tasks import get_task
 
@@ -721,10 +731,17 @@ def generate(
         task_spec = get_task(task)
         check_inputs(task_spec, inputs)
         check_candidates(task_spec, candidates)
+        check_num_samples(num_samples)
+        target = output or Path("outputs") / task
+        # Before loading the model; the BVH names need the headcount, known once inputs are read.
+        check_generation_outputs(task_spec, target, num_samples, headcount, bvh, overwrite)
         loading = time.perf_counter()
         model = GenerationModel.load(checkpoint, tokenizer, codec)
         loaded = time.perf_counter() - loading
         spec, prompt_message = model.prepare(task, inputs)
+        check_generation_outputs(
+            spec, target, num_samples, prompt_message.headcount, bvh, overwrite
+        )
         with _bar() as bar:
             sampling = bar.add_task(f"generating {task}", total=num_samples)
             result = model.generate(
@@ -734,7 +751,7 @@ def generate(
                 lambda done, total: bar.update(sampling, completed=done, total=total),
             )
         prompt = inputs.caption or ""
-        paths = write_generation(result, output or Path("outputs") / task, bvh, prompt)
+        paths = write_generation(result, target, bvh, prompt)
         for sample in result.samples:
             if sample.caption is not None:
                 console.print(sample.caption)
