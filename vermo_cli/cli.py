@@ -24,7 +24,7 @@ from vermo_cli import __version__
 from vermo_cli.console import console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import check_output_file, write_text_atomically
 from vermo_cli.generate import DEFAULT_TEMPERATURE, MAX_SAMPLES
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
@@ -406,6 +406,9 @@ def tokenize_decode(
         int | None, typer.Option(min=1, help="Flow sampling steps (recipe default: 28).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the flow decoder's noise.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing --output (refused without it).")
+    ] = False,
 ) -> None:
     """Decode FlowVQ codes back to motion and save it as .npz (joints, fps, mask, tokens)."""
     from vermo_cli.tokenizers.flowvq.decode_file import decode_to_npz
@@ -413,6 +416,7 @@ def tokenize_decode(
     with user_errors():
         if decoder not in ("flow", "vqvae"):
             raise VermoError(f"--decoder must be flow or vqvae, got '{decoder}'")
+        check_output_file(output, overwrite)
         shape = decode_to_npz(tokenizer, tokens, output, clip, decoder, flow_steps, seed)
         console.print(f"wrote {output}: {shape[0]} person(s), {shape[1]} frames at 30 fps")
 
@@ -430,6 +434,9 @@ def tokenize_eval(
     json_output: Annotated[
         Path | None, typer.Option("--json", help="Also write the results as JSON here.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing --json report (refused without it).")
+    ] = False,
 ) -> None:
     """Reconstruction error (metres): MPJPE and PA-MPJPE (all/body/hand joints), root ADE/FDE,
     for the stage-1 decoder and the flow decoder side by side."""
@@ -438,6 +445,8 @@ def tokenize_eval(
     from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 
     with user_errors():
+        if json_output:
+            check_output_file(json_output, overwrite, "--json")
         with _bar() as bar:
             result = evaluate_tokenizer(
                 tokenizer,
