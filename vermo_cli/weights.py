@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
@@ -37,6 +37,19 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise WeightsError(
             f"{path}: unreadable weights, cut short or corrupt ({_first_line(error)})"
         ) from None
+
+
+def check_weight_files(directory: Path) -> None:
+    """Read the header of every `*.safetensors` file in `directory` (cheap: no tensor is
+    loaded) so that a file cut short is a one-line `WeightsError` before any work starts."""
+    for path in sorted(Path(directory).glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except UNREADABLE_WEIGHTS as error:
+            raise WeightsError(
+                f"{path}: unreadable weights, cut short or corrupt ({_first_line(error)})"
+            ) from None
 
 
 def load_causal_lm(directory: Path, **options: Any) -> PreTrainedModel:

@@ -189,7 +189,19 @@ def open_corpus(path: Path) -> Corpus:
         raise CorpusError(
             f"{sidecar}: unsupported corpus format {info.get('format')!r} v{info.get('version')}"
         )
-    return Corpus(path=path, clips=datasets.load_from_disk(str(path)), info=info)
+    return Corpus(path=path, clips=load_clip_table(path), info=info)
+
+
+def load_clip_table(path: Path) -> datasets.Dataset:
+    """The Arrow dataset saved in `path` (a corpus or a token corpus), memory-mapped, read
+    only; `CorpusError` naming the folder when its files are cut short, corrupt or missing."""
+    try:
+        return datasets.load_from_disk(str(path))
+    except (OSError, ValueError, pa.ArrowException) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CorpusError(
+            f"{path}: unreadable Arrow data, a file cut short or corrupt ({detail})"
+        ) from None
 
 
 def motion_array(row: dict[str, Any]) -> np.ndarray:

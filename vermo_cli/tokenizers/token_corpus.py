@@ -23,6 +23,7 @@ from vermo_cli.data.audio import load_audio
 from vermo_cli.data.store import (
     Corpus,
     check_output_free,
+    load_clip_table,
     motion_arrays,
     open_corpus,
 )
@@ -150,5 +151,8 @@ def open_token_corpus(path: Path) -> tuple[datasets.Dataset, dict[str, Any]]:
         raise CorpusError(
             f"{path}: not a token corpus (no {TOKENS_SIDECAR}); run `vermo tokenize encode`"
         )
-    info = json.loads(sidecar.read_text())
-    return datasets.load_from_disk(str(path)), info
+    try:
+        info = json.loads(sidecar.read_text())
+    except json.JSONDecodeError as error:
+        raise CorpusError(f"{sidecar}: unreadable sidecar ({error.msg})") from None
+    return load_clip_table(path), info

@@ -32,6 +32,7 @@ from vermo_cli.tokenizers.vocabulary import (
 from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import CHECKPOINTS, ProgressCallback, train_language_model
 from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.weights import check_weight_files
 
 VOCABULARY_DIR = "vocabulary"
 
@@ -217,6 +218,7 @@ def _previous_model(request: StageRequest) -> Path | None:
             f"run or resume `vermo {expected}` first"
         )
     read_vocabulary_record(model)
+    check_weight_files(model)
     record = request.previous / RUN_FILE
     if record.is_file():
         stage = json.loads(record.read_text()).get("stage")
