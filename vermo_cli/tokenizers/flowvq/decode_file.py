@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
     try:
         if source.suffix == ".npy":
             codes = np.load(source)
+            if not isinstance(codes, np.ndarray):
+                raise ValueError("not a .npy array")
         else:
             codes = np.array(
                 [
@@ -38,7 +41,7 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
                     if line.strip()
                 ]
             )
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise VermoError(f"{source}: cannot read codes ({error})") from None
     codes = np.atleast_2d(codes)
     if codes.ndim != 2 or codes.size == 0:
