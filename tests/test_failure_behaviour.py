@@ -3,16 +3,19 @@ error (or the option parser's usage error) with no traceback, and writes nothing
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from conftest import run_cli
+from conftest import cli_error, run_cli
 from typer.testing import CliRunner
 
 from vermo_cli.cli import app
@@ -273,3 +276,78 @@ def test_bad_input_fails_cleanly_and_writes_nothing(
         text = " ".join(BOX_DRAWING.sub(" ", output).split())
         assert output.startswith("Usage: vermo") and expected.search(text), output
     assert snapshot([*used, here, out], strict) == before, "the refused command wrote something"
+
+
+def dead_pid() -> int:
+    """The id of a process that has finished."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_reading_a_corpus_or_token_corpus_writes_nothing_into_it(
+    places: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus, tokens, tokenizer = places["CORPUS"], places["TOKENS"], places["TOKENIZER"]
+    before = snapshot([corpus, tokens], folder_times=True)
+    monkeypatch.chdir(tmp_path)
+    clip = str(places["CLIP"])
+    run_cli("tokenize", "decode", "--tokenizer", tokenizer, tokens, "--clip", clip, "-o", "a.npz")
+    run_cli("tokenize", "eval", "--tokenizer", tokenizer, "--data", corpus, "--split", "train",
+            "--limit", "2")  # fmt: skip
+    run_cli("tokenize", "encode", "--tokenizer", tokenizer, "--data", corpus, "-o", "tokens")
+    run_cli("tokenize", "fit", "--data", corpus, "--recipe", places["FLOWVQ_RECIPE"], "--stage",
+            "1", "-o", "tokenizer")  # fmt: skip
+    run_cli("render", corpus, "--clip", clip, "--sheet", "--size", "64", "-o", "clip")
+    run_cli("eval", "fit-evaluator", "--data", corpus, "--kind", "gesture", "--steps", "1",
+            "--batch-size", "4", "-o", "gesture")  # fmt: skip
+    run_cli("pretrain", "--data", tokens, "--recipe", places["PRETRAIN_RECIPE"], "-o", "run")
+    run_cli("eval", "t2m", "--checkpoint", places["RUN"], "--data", tokens, "--evaluator",
+            places["EVALUATOR"], "--split", "train", "--limit", "3", "--replications", "1",
+            "--multimodality-prompts", "0", "--json", "report.json")  # fmt: skip
+    assert snapshot([corpus, tokens], folder_times=True) == before
+
+
+def test_partials_of_killed_runs_are_removed_by_the_next_run(
+    places: dict[str, Path], tmp_path: Path
+) -> None:
+    dead, alive = dead_pid(), os.getppid()
+    left = [
+        tmp_path / f".corpus.partial-{dead}",
+        tmp_path / f".corpus.old-{dead}",
+        tmp_path / f".clip.partial-{dead}.mp4",
+        tmp_path / f".clip.partial-{dead}.mp4.wav",
+        tmp_path / f".clip.partial-{dead}.png",
+        tmp_path / f".wave.partial-{dead}.npz",
+        tmp_path / f".wave.partial-{dead}.bvh",
+    ]
+    kept = tmp_path / f".wave.partial-{alive}.npz"
+    for path in [*left, kept]:
+        if ".corpus." in path.name:
+            path.mkdir()
+            (path / "data-00000-of-00001.arrow").write_bytes(bytes(1_000_000))
+        else:
+            path.write_bytes(b"half a file")
+    run_cli("prepare", "synthetic", "--clips", "10", "--workers", "1", "-o", tmp_path / "corpus")
+    run_cli("render", places["WALK"], "--video", "--sheet", "--size", "64", "-o",
+            tmp_path / "clip")  # fmt: skip
+    run_cli("generate", "t2m", "a person waves", "--duration", "1", "--bvh", "--checkpoint",
+            places["RUN"], "-o", tmp_path / "wave")  # fmt: skip
+    assert not [path for path in left if path.exists()]
+    assert kept.exists(), "a partial of a process still running is left alone"
+    assert {path.name for path in tmp_path.iterdir()} == {
+        "corpus", "clip.mp4", "clip.png", "wave.npz", "wave.bvh", kept.name,
+    }  # fmt: skip
+
+
+def test_resume_without_a_run_writes_nothing(places: dict[str, Path], tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for output in (empty, tmp_path / "new"):
+        for stage, extra in (("pretrain", []), ("sft", ["--from", places["PRETRAIN_RUN"]])):
+            recipe = places[f"{stage.upper()}_RECIPE"]
+            line = cli_error(stage, "--data", places["TOKENS"], "--recipe", recipe, *extra,
+                             "-o", output, "--resume")  # fmt: skip
+            assert "nothing to resume" in line
+    assert [path.name for path in tmp_path.iterdir()] == ["empty"]
+    assert not any(empty.iterdir())
