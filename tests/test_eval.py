@@ -40,7 +40,7 @@ def evaluate(runs: Path, task: str, *extra: object) -> dict:
         "eval", task, "--checkpoint", runs / "sft", "--split", "train", "--limit", "4",
         "--replications", "2", "--evaluator", evaluator, "--gesture-evaluator",
         runs / "gesture", "--multimodality-prompts", "2", "--multimodality-samples", "2",
-        "--batch-size", "8", "--json", output, *extra,
+        "--batch-size", "8", "--json", output, "--overwrite", *extra,
     )  # fmt: skip
     assert f"wrote {output}" in " ".join(printed.split())
     return json.loads(output.read_text())
@@ -103,7 +103,7 @@ def test_candidates_score_the_reply_closest_to_the_given_motion(workspace: Path)
 
 
 def test_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
-    common = ["--checkpoint", workspace / "sft", "--limit", "2", "--replications", "1"]
+    common = ["--checkpoint", workspace / "sft", "--limit", "3", "--replications", "1"]
     missing = cli_error("eval", "t2m", *common, "--evaluator", tmp_path / "none")
     assert "no text-motion evaluator" in missing and "fit-evaluator" in missing
     assert "no clip in split" in cli_error(

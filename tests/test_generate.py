@@ -53,7 +53,8 @@ def model(token_workspace: Path, trained_runs: Path) -> Path:
 
 def generate(model: Path, task: str, *args: object) -> Path:
     output = model / "out" / task
-    invoke("generate", task, *args, "--checkpoint", model / "sft", "-o", output, "--seed", "1")
+    sft = ("--checkpoint", model / "sft")
+    invoke("generate", task, *args, *sft, "-o", output, "--seed", "1", "--overwrite")
     return output
 
 

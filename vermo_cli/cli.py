@@ -25,8 +25,8 @@ from vermo_cli import __version__
 from vermo_cli.console import console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
-from vermo_cli.files import write_text_atomically
-from vermo_cli.generate import DEFAULT_TEMPERATURE
+from vermo_cli.files import check_output_file, write_text_atomically
+from vermo_cli.generate import DEFAULT_TEMPERATURE, MAX_SAMPLES
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
 
@@ -343,18 +343,12 @@ def _fit_audio_codec(
     """`tokenize fit --modality audio`: train the built-in codec with a progress bar."""
     from vermo_cli.tokenizers.audio_codec.interface import load_codec
     from vermo_cli.tokenizers.audio_codec.recipe import load_audio_codec_recipe
-    from vermo_cli.tokenizers.audio_codec.train import (
-        check_codec_output,
-        fit_audio_codec,
-        remove_codec_run,
-    )
+    from vermo_cli.tokenizers.audio_codec.train import check_codec_output, fit_audio_codec
 
     if recipe is None:
         raise VermoError("--recipe is required with --modality audio (recipes/audio-codec*.yaml)")
     settings = load_audio_codec_recipe(recipe)
-    if overwrite and not resume:
-        remove_codec_run(output)
-    check_codec_output(output, resume)
+    check_codec_output(output, resume, overwrite)
     columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
     with _bar(*columns) as bar:
         tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
@@ -364,7 +358,9 @@ def _fit_audio_codec(
                 tasks.append(bar.add_task("audio codec", total=steps, loss=float("nan"), codes=0))
             bar.update(tasks[0], completed=step, loss=losses["loss"], codes=losses["codes_used"])
 
-        fit_audio_codec(data, settings, output, progress=advance, resume=resume)
+        fit_audio_codec(
+            data, settings, output, progress=advance, resume=resume, overwrite=overwrite
+        )
     console.print(f"audio codec {load_codec(output).identity} written to {output}")
 
 
@@ -413,6 +409,9 @@ def tokenize_decode(
         int | None, typer.Option(min=1, help="Flow sampling steps (recipe default: 28).")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the flow decoder's noise.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing --output (refused without it).")
+    ] = False,
 ) -> None:
     """Decode FlowVQ codes back to motion and save it as .npz (joints, fps, mask, tokens)."""
     from vermo_cli.tokenizers.flowvq.decode_file import decode_to_npz
@@ -420,6 +419,7 @@ def tokenize_decode(
     with user_errors():
         if decoder not in ("flow", "vqvae"):
             raise VermoError(f"--decoder must be flow or vqvae, got '{decoder}'")
+        check_output_file(output, overwrite)
         shape = decode_to_npz(tokenizer, tokens, output, clip, decoder, flow_steps, seed)
         console.print(f"wrote {output}: {shape[0]} person(s), {shape[1]} frames at 30 fps")
 
@@ -437,6 +437,9 @@ def tokenize_eval(
     json_output: Annotated[
         Path | None, typer.Option("--json", help="Also write the results as JSON here.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing --json report (refused without it).")
+    ] = False,
 ) -> None:
     """Reconstruction error (metres): MPJPE and PA-MPJPE (all/body/hand joints), root ADE/FDE,
     for the stage-1 decoder and the flow decoder side by side."""
@@ -445,6 +448,8 @@ def tokenize_eval(
     from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 
     with user_errors():
+        if json_output:
+            check_output_file(json_output, overwrite, "--json")
         with _bar() as bar:
             result = evaluate_tokenizer(
                 tokenizer,
@@ -517,11 +522,19 @@ def _train(
         code = relaunch_if_requested(sys.argv[1:], *launcher)
         if code is not None:
             raise typer.Exit(code)
-        from vermo_cli.train.stages import StageRequest, prepare_stage, remove_run, train_stage
+        from vermo_cli.train.stages import StageRequest, prepare_stage, train_stage
 
-        if overwrite and not resume:
-            remove_run(output)
-        request = StageRequest(stage, data, recipe, output, previous, init, task, resume)  # type: ignore[arg-type]
+        request = StageRequest(
+            stage,  # type: ignore[arg-type]
+            data,
+            recipe,
+            output,
+            previous,
+            init,
+            task,
+            resume,
+            overwrite,
+        )
         prepared = prepare_stage(request)
         columns = (
             TextColumn(
@@ -656,7 +669,9 @@ def generate(
     codec: Annotated[
         Path | None, typer.Option(help="Audio codec (default: the one it was trained with).")
     ] = None,
-    num_samples: Annotated[int, typer.Option(min=1, help="Replies to sample.")] = 1,
+    num_samples: Annotated[
+        int, typer.Option(help=f"Replies to sample (1 to {MAX_SAMPLES:,}).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     temperature: Annotated[float, typer.Option(min=0.0, help="0 = greedy.")] = DEFAULT_TEMPERATURE,
     top_p: Annotated[float, typer.Option(min=0.0, max=1.0, help="Nucleus sampling mass.")] = 0.95,
@@ -681,14 +696,22 @@ def generate(
         ),
     ] = 1,
     bvh: Annotated[bool, typer.Option("--bvh", help="Also write BVH (one per person).")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing output files (refused without it).")
+    ] = False,
 ) -> None:
     """Generate with a trained model: motion (.npz), audio (.wav) or a caption (stdout, .json).
 
     Examples: `vermo generate t2m "a person waves"`, `vermo generate m2d --music song.ogg`,
     `vermo generate m2t --motion walk.bvh`, `vermo generate btwn --past a.npz --future b.npz`.
     """
-    from vermo_cli.generate.outputs import write_generation
-    from vermo_cli.generate.prompt import PromptInputs, check_candidates, check_inputs
+    from vermo_cli.generate.outputs import check_generation_outputs, write_generation
+    from vermo_cli.generate.prompt import (
+        PromptInputs,
+        check_candidates,
+        check_inputs,
+        check_num_samples,
+    )
     from vermo_cli.generate.session import GenerationModel, SamplingOptions
     from vermo_cli.messages.tasks import get_task
 
@@ -720,10 +743,17 @@ def generate(
         task_spec = get_task(task)
         check_inputs(task_spec, inputs)
         check_candidates(task_spec, candidates)
+        check_num_samples(num_samples)
+        target = output or Path("outputs") / task
+        # Before loading the model; the BVH names need the headcount, known once inputs are read.
+        check_generation_outputs(task_spec, target, num_samples, headcount, bvh, overwrite)
         loading = time.perf_counter()
         model = GenerationModel.load(checkpoint, tokenizer, codec)
         loaded = time.perf_counter() - loading
         spec, prompt_message = model.prepare(task, inputs)
+        check_generation_outputs(
+            spec, target, num_samples, prompt_message.headcount, bvh, overwrite
+        )
         with _bar() as bar:
             sampling = bar.add_task(f"generating {task}", total=num_samples)
             result = model.generate(
@@ -733,7 +763,7 @@ def generate(
                 lambda done, total: bar.update(sampling, completed=done, total=total),
             )
         prompt = inputs.caption or ""
-        paths = write_generation(result, output or Path("outputs") / task, bvh, prompt)
+        paths = write_generation(result, target, bvh, prompt)
         for sample in result.samples:
             if sample.caption is not None:
                 console.print(sample.caption)

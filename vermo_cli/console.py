@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vermo_cli.errors import VermoError
 
@@ -21,7 +22,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except VermoError as error:
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # The message is text, not markup: `[agents, frames, 52, 3]` must print as it is.
+        message = escape(str(error))
+        error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         error_console.print("[bold red]interrupted[/]: nothing was written")

@@ -23,3 +23,7 @@ class AudioError(SourceError):
 
 class CorpusError(VermoError):
     """A corpus directory is missing, incomplete or would be overwritten."""
+
+
+class OutputError(VermoError):
+    """An output path cannot be written, or holds something a command may not replace."""

@@ -1,5 +1,7 @@
-"""Writing outputs safely: a file appears whole or not at all, and the partial files that a
-killed run left behind are removed by the next run that writes the same output.
+"""Writing outputs safely: a file appears whole or not at all, the partial files that a
+killed run left behind are removed by the next run that writes the same output, and an output
+that cannot or may not be written is refused before any work starts (`check_output_file`,
+`check_output_directory`).
 
 Every output is first written to a hidden sibling `.STEM.partial-PID.SUFFIX` (the writer's
 process id, and the output's own suffix so that tools which infer the format from it, such as
@@ -16,7 +18,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from vermo_cli.errors import OutputError
+
 PARTIAL_MARK = ".partial-"
+RETIRED_MARK = ".old-"
 
 
 def staging_path(path: Path, pid: int | None = None) -> Path:
@@ -46,18 +51,26 @@ def _remove(path: Path) -> None:
 
 def stale_partials(path: Path) -> list[Path]:
     """Partial siblings of `path` written by processes that no longer exist (with any extra
-    suffix, such as the audio track a video writer keeps beside its partial video)."""
+    suffix, such as the audio track a video writer keeps beside its partial video), and the
+    replaced copy that `publish_directory` moves aside when it was killed before deleting it."""
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    pattern = re.compile(
-        re.escape(f".{path.stem}{PARTIAL_MARK}") + r"(\d+)" + re.escape(path.suffix) + r"(\..+)?$"
+    patterns = (
+        re.compile(
+            re.escape(f".{path.stem}{PARTIAL_MARK}")
+            + r"(\d+)"
+            + re.escape(path.suffix)
+            + r"(\..+)?$"
+        ),
+        re.compile(re.escape(f".{path.name}{RETIRED_MARK}") + r"(\d+)$"),
     )
     stale = []
     for sibling in path.parent.iterdir():
-        match = pattern.match(sibling.name)
-        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match[1])):
-            stale.append(sibling)
+        for pattern in patterns:
+            match = pattern.match(sibling.name)
+            if match and int(match[1]) != os.getpid() and not _process_alive(int(match[1])):
+                stale.append(sibling)
     return sorted(stale)
 
 
@@ -122,10 +135,52 @@ def publish_directory(staging: Path, output: Path) -> None:
     at this last step (it is moved aside, the new one renamed in, then the old one deleted)."""
     output = Path(output)
     if output.exists():
-        retired = output.with_name(f".{output.name}.old-{os.getpid()}")
+        retired = output.with_name(f".{output.name}{RETIRED_MARK}{os.getpid()}")
         _remove(retired)
         output.rename(retired)
         staging.rename(output)
         _remove(retired)
     else:
         staging.rename(output)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path` itself when it exists, else its closest existing ancestor."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _check_writable_from(place: Path, output: Path) -> None:
+    """`OutputError` unless `output` (at or below `place`) can be created: the closest existing
+    folder on its way must be a directory this process may write into."""
+    existing = _nearest_existing(place)
+    if not existing.is_dir():
+        raise OutputError(f"{output}: cannot be written, {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{output}: cannot be written, {existing} is not writable")
+
+
+def check_output_file(path: Path, overwrite: bool, option: str = "-o") -> None:
+    """Refuse, before any work and without touching anything, an output file that cannot or may
+    not be written: a directory in its place, an existing file without `overwrite`, or a parent
+    that is a file or not writable. `option` names the option that chose it (for the message)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; {option} needs a file path")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputError(f"{path}: already exists (pass --overwrite to replace it)")
+    _check_writable_from(path.parent, path)
+
+
+def check_output_directory(path: Path, option: str = "-o", beside: bool = True) -> None:
+    """Refuse, before any work and without touching anything, an output directory that cannot
+    be written: a file in its place, or a closest existing folder that is a file or not
+    writable. With `beside` (outputs staged in a sibling and renamed into place) that folder is
+    the parent's; otherwise (runs written into) the directory itself when it exists. Whether
+    an existing directory may be replaced or continued is the caller's rule."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: is a file; {option} needs a directory path")
+    _check_writable_from(path.parent if beside else path, path)

@@ -299,13 +299,13 @@ def _encode(paths: QuickstartPaths, progress: StageProgress, _: QuickstartReport
 
 def _train(stage: str) -> Callable[[QuickstartPaths, StageProgress, QuickstartReport], None]:
     def run(paths: QuickstartPaths, progress: StageProgress, _: QuickstartReport) -> None:
-        from vermo_cli.train.stages import StageRequest, prepare_stage, remove_run, train_stage
+        from vermo_cli.train.stages import StageRequest, prepare_stage, train_stage
 
         output = paths.pretrain if stage == "pretrain" else paths.sft
         previous = paths.pretrain if stage == "sft" else None
-        remove_run(output)
         recipe = paths.pretrain_recipe if stage == "pretrain" else paths.sft_recipe
-        prepared = prepare_stage(StageRequest(stage, paths.tokens, recipe, output, previous))  # type: ignore[arg-type]
+        request = StageRequest(stage, paths.tokens, recipe, output, previous, overwrite=True)  # type: ignore[arg-type]
+        prepared = prepare_stage(request)
         progress.start(None, "steps")
 
         def advance(
@@ -387,7 +387,7 @@ def _render(paths: QuickstartPaths, progress: StageProgress, report: QuickstartR
             self.done += 1
             progress.update(self.done)
 
-    request = RenderRequest(source=paths.outputs / "wave.npz", sheet=True)
+    request = RenderRequest(source=paths.outputs / "wave.npz", sheet=True, overwrite=True)
     run_render(request, Adapter())
 
 

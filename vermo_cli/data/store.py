@@ -21,7 +21,7 @@ import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
 from vermo_cli.errors import CorpusError
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import check_output_directory, write_text_atomically
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
 # vermo draws its own progress bars; the library's per-call bars would interleave with them.
@@ -183,7 +183,9 @@ def motion_arrays(clips: datasets.Dataset) -> list[np.ndarray]:
 
 
 def open_corpus(path: Path) -> Corpus:
-    """Open a corpus directory written by `vermo prepare`; `CorpusError` if it is not one."""
+    """Open a corpus directory written by `vermo prepare`; `CorpusError` if it is not one.
+    Transforms of `clips` (`filter`, `map`) must pass `keep_in_memory=True`: by default
+    `datasets` writes their cache files beside the Arrow data, into the user's input folder."""
     path = Path(path)
     sidecar = path / SIDECAR_NAME
     if not sidecar.is_file():
@@ -196,7 +198,19 @@ def open_corpus(path: Path) -> Corpus:
         raise CorpusError(
             f"{sidecar}: unsupported corpus format {info.get('format')!r} v{info.get('version')}"
         )
-    return Corpus(path=path, clips=datasets.load_from_disk(str(path)), info=info)
+    return Corpus(path=path, clips=load_clip_table(path), info=info)
+
+
+def load_clip_table(path: Path) -> datasets.Dataset:
+    """The Arrow dataset saved in `path` (a corpus or a token corpus), memory-mapped, read
+    only; `CorpusError` naming the folder when its files are cut short, corrupt or missing."""
+    try:
+        return datasets.load_from_disk(str(path))
+    except (OSError, ValueError, pa.ArrowException) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CorpusError(
+            f"{path}: unreadable Arrow data, a file cut short or corrupt ({detail})"
+        ) from None
 
 
 def motion_array(row: dict[str, Any]) -> np.ndarray:
@@ -205,7 +219,9 @@ def motion_array(row: dict[str, Any]) -> np.ndarray:
 
 
 def check_output_free(output: Path, overwrite: bool) -> None:
-    """Refuse to write over an existing path unless `overwrite`; never touches anything."""
+    """Refuse an output directory that cannot be written (`check_output_directory`), or an
+    existing one unless `overwrite`; never touches anything."""
+    check_output_directory(output)
     if output.exists() and not overwrite:
         raise CorpusError(f"{output}: already exists (pass --overwrite to replace it)")
 

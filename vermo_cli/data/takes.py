@@ -18,7 +18,7 @@ from vermo_cli.data.qc import QcThresholds, finite_frame_runs, quality_problem
 from vermo_cli.data.sources import MotionSource, SourceOptions, load_source
 from vermo_cli.data.splits import split_for_take
 from vermo_cli.data.stats import NormalisationStats
-from vermo_cli.errors import SourceError
+from vermo_cli.errors import SourceError, VermoError
 from vermo_cli.motion.canonical import canonicalize_motion
 from vermo_cli.motion.clip import AudioTrack, SourceClip, Word
 from vermo_cli.motion.resample import CANONICAL_FPS, resample_motion
@@ -39,6 +39,13 @@ class TakeSettings:
     skip_bad_files: bool = False
     thresholds: QcThresholds = field(default_factory=QcThresholds)
     split_by_tag: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.min_seconds > self.max_seconds:
+            raise VermoError(
+                f"--min-seconds {self.min_seconds:g} is more than --max-seconds "
+                f"{self.max_seconds:g}: every clip would be dropped"
+            )
 
     def split_of(self, clip: SourceClip) -> str:
         """A tag override first, then the source's official split, then the hash of the take."""

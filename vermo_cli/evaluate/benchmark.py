@@ -159,6 +159,14 @@ class Benchmark:
         model = GenerationModel.load(request.checkpoint)
         token_corpus = _token_corpus(request, model)
         data = load_benchmark_data(token_corpus, task, request.split, request.limit)
+        # Distribution metrics (FID, FGD, Diversity) need two samples; R-precision top-3 ranks
+        # each caption among three motions at least.
+        fewest = 3 if "r_precision_top3" in task.metrics else 2
+        if len(data.clips) < fewest:
+            raise BenchmarkError(
+                f"{task.name} needs at least {fewest} clips to score; split '{request.split}' "
+                f"gives {len(data.clips)} (raise --limit or choose a larger split)"
+            )
         if data.tokenizer_identity != model.vocabulary.built_for.motion:
             raise BenchmarkError(
                 f"{data.token_corpus} was encoded with another FlowVQ tokenizer than "

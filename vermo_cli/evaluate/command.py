@@ -14,7 +14,7 @@ from rich.progress import TextColumn
 from rich.table import Table
 
 from vermo_cli.console import console, error_console, user_errors
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import check_output_file, write_text_atomically
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
@@ -123,6 +123,9 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 "seams is scored.",
             ),
         ] = 1,
+        overwrite: Annotated[
+            bool, typer.Option(help="Replace an existing report (refused without it).")
+        ] = False,
     ) -> None:
         from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
         from vermo_cli.evaluate.distributed import join_launched_run, world
@@ -149,6 +152,8 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 multimodality_samples=multimodality_samples,
                 candidates=candidates,
             )
+            path = json_path or default_json_path(checkpoint, task_name, split)
+            check_output_file(path, overwrite, "--json")
             join_launched_run()
             benchmark = Benchmark.prepare(request)
             rank = world()[0]
@@ -163,7 +168,6 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 report = benchmark.run(advance)
             if rank != 0:
                 return
-            path = json_path or default_json_path(checkpoint, task_name, split)
             write_report(report, path)
             console.print(report_table(report))
             for name, entry in report.protocol["evaluators"].items():

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 from vermo_cli.evaluator_models.features import (
     GESTURE_CHANNELS,
@@ -38,6 +37,7 @@ from vermo_cli.evaluator_models.store import (
 )
 from vermo_cli.evaluator_models.text_encoder import sentence_encoder
 from vermo_cli.motion.skeleton import NUM_JOINTS
+from vermo_cli.weights import read_safetensors
 
 TextMotionVariant = Literal["single-person", "two-person"]
 EMBEDDING_BATCH = 64
@@ -241,7 +241,7 @@ def load_evaluator(
     directory = Path(path)
     info = read_info(directory)
     check_identity(directory, info)
-    weights = load_file(str(directory / WEIGHTS_NAME))
+    weights = read_safetensors(directory / WEIGHTS_NAME)
     device = torch.device(device)
     if info["kind"] == "text-motion":
         recipe = TextMotionEvaluatorRecipe.model_validate(info["recipe"])

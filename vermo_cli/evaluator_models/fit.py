@@ -67,7 +67,7 @@ from vermo_cli.evaluator_models.store import (
     summary_line,
 )
 from vermo_cli.evaluator_models.text_encoder import sentence_encoder
-from vermo_cli.files import publish_directory, staging_directory
+from vermo_cli.files import check_output_directory, publish_directory, staging_directory
 from vermo_cli.metrics.retrieval import R_PRECISION_BATCH_SIZE, r_precision
 from vermo_cli.schedule import warmup_cosine_factor
 
@@ -429,6 +429,7 @@ def fit_evaluator(
     output = Path(output)
     if kind not in RECIPE_TYPES:
         raise EvaluatorError(f"unknown evaluator kind {kind!r} (known: text-motion, gesture)")
+    check_output_directory(output)
     if output.exists() and not overwrite:
         raise EvaluatorError(f"{output}: already exists (pass --overwrite to replace it)")
     settings = resolve_recipe(

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from vermo_cli.files import write_atomically, write_text_atomically
+from vermo_cli.files import check_output_file, write_atomically, write_text_atomically
 from vermo_cli.generate.session import Generation, Sample
+from vermo_cli.messages.tasks import TaskSpec
 from vermo_cli.motion.bvh_export import write_joints_bvh
 from vermo_cli.motion.npz import save_motion_npz
 from vermo_cli.motion.resample import CANONICAL_FPS
@@ -22,6 +23,37 @@ def output_stem(output: Path, index: int, count: int) -> Path:
     output = Path(output)
     stem = output.with_suffix("") if output.suffix.lower() in OUTPUT_SUFFIXES else output
     return stem if count == 1 else stem.with_name(f"{stem.name}_{index + 1}")
+
+
+def sample_paths(task: TaskSpec, stem: Path, headcount: int | None, bvh: bool) -> list[Path]:
+    """The files one sample of `task` is written to under `stem`, in writing order: `.npz` (and
+    with `bvh` a `.bvh` per person, left out while `headcount` is unknown) for a motion reply,
+    `.wav` for audio, `.json` for a caption."""
+    paths = []
+    if "motion" in task.reply:
+        paths.append(stem.with_suffix(".npz"))
+        if bvh and headcount is not None:
+            paths += _bvh_paths(stem, headcount)
+    if "audio" in task.reply:
+        paths.append(stem.with_suffix(".wav"))
+    if "caption" in task.reply:
+        paths.append(stem.with_suffix(".json"))
+    return paths
+
+
+def check_generation_outputs(
+    task: TaskSpec, output: Path, count: int, headcount: int | None, bvh: bool, overwrite: bool
+) -> list[Path]:
+    """Refuse (`OutputError`), before any sampling, the files `count` samples would be written
+    to when one cannot be written or exists without `overwrite`; returns them."""
+    paths = [
+        path
+        for index in range(count)
+        for path in sample_paths(task, output_stem(output, index, count), headcount, bvh)
+    ]
+    for path in paths:
+        check_output_file(path, overwrite)
+    return paths
 
 
 def write_generation(generation: Generation, output: Path, bvh: bool, prompt: str) -> list[Path]:
@@ -83,14 +115,18 @@ def _audio_for_motion(generation: Generation, sample: Sample) -> tuple[np.ndarra
     return generation.prompt.audio
 
 
+def _bvh_paths(stem: Path, people: int) -> list[Path]:
+    """`stem.bvh` for one person, `stem_person1.bvh`, ... for several."""
+    if people == 1:
+        return [stem.with_suffix(".bvh")]
+    return [stem.with_name(f"{stem.name}_person{agent + 1}.bvh") for agent in range(people)]
+
+
 def _write_bvh(stem: Path, joints: np.ndarray) -> list[Path]:
-    """One BVH per person (`stem.bvh`, or `stem_person1.bvh`, ... for several)."""
-    paths = []
-    for agent in range(joints.shape[0]):
-        name = stem.name if joints.shape[0] == 1 else f"{stem.name}_person{agent + 1}"
-        path = stem.with_name(name).with_suffix(".bvh")
+    """One BVH per person (see `_bvh_paths`)."""
+    paths = _bvh_paths(stem, joints.shape[0])
+    for agent, path in enumerate(paths):
         write_joints_bvh(path, joints[agent], CANONICAL_FPS)
-        paths.append(path)
     return paths
 
 

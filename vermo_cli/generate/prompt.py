@@ -11,6 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.generate import MAX_SAMPLES
 from vermo_cli.generate.constraints import MAX_TEXT_TOKENS, ReplyRule
 from vermo_cli.generate.inputs import MAX_SECONDS, load_motion_input
 from vermo_cli.messages.builder import (
@@ -101,7 +102,8 @@ class PromptCoder(Protocol):
 
 
 def check_inputs(task: TaskSpec, inputs: PromptInputs) -> None:
-    """`PromptError` for a missing required condition or one the task does not take."""
+    """`PromptError` for a missing required condition, one the task does not take, or a
+    duration outside (0, 12] seconds; reads no file."""
     given = inputs.given()
     for condition in task.required:
         if condition == "headcount":
@@ -111,6 +113,17 @@ def check_inputs(task: TaskSpec, inputs: PromptInputs) -> None:
     accepted = set(task.required) | set(task.optional) | {"headcount"}
     for condition in sorted(given - accepted):
         raise PromptError(f"{task.name} does not take {OPTION_OF_CONDITION[condition]}")
+    if inputs.duration is not None and not 0 < inputs.duration <= MAX_SECONDS:
+        raise PromptError(
+            f"--duration must be more than 0 and at most {MAX_SECONDS:g} seconds, "
+            f"not {inputs.duration:g}"
+        )
+
+
+def check_num_samples(num_samples: int) -> None:
+    """`PromptError` unless `num_samples` is 1 to `MAX_SAMPLES` (10,000)."""
+    if not 1 <= num_samples <= MAX_SAMPLES:
+        raise PromptError(f"--num-samples must be 1 to {MAX_SAMPLES:,}, not {num_samples:,}")
 
 
 def check_candidates(task: TaskSpec, candidates: int) -> None:
@@ -126,8 +139,6 @@ def check_candidates(task: TaskSpec, candidates: int) -> None:
 def build_prompt(task: TaskSpec, inputs: PromptInputs, coder: PromptCoder) -> Prompt:
     """The prompt message of `task` for `inputs`, and the rules of its reply."""
     check_inputs(task, inputs)
-    if inputs.duration is not None and not 0 < inputs.duration <= MAX_SECONDS:
-        raise PromptError(f"--duration must be between 0 and {MAX_SECONDS:g} seconds")
     motions = {
         name: load_motion_input(path)
         for name in ("motion", "past", "future")

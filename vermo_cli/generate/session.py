@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, LogitsProcessorList, PreTrainedModel
+from transformers import LogitsProcessorList, PreTrainedModel
 from transformers.utils import logging as transformers_logging
 
 from vermo_cli.data.audio import load_audio
@@ -28,6 +28,7 @@ from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
 from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.weights import load_causal_lm
 
 Decoder = Literal["flow", "vqvae"]
 ProgressCallback = Callable[[int, int], None]
@@ -127,16 +128,13 @@ class GenerationModel:
             flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
         )
         transformers_logging.disable_progress_bar()
-        try:
+        if not any(model_dir.glob("*.safetensors")):
             # vermo exports safetensors; a pickled weights file is never read from a run
-            model = AutoModelForCausalLM.from_pretrained(
-                str(model_dir), use_safetensors=True, local_files_only=True
-            )
-        except OSError as error:
-            reason = str(error).strip().splitlines()[0]
             raise GenerationError(
-                f"{model_dir}: no loadable safetensors weights ({reason})"
-            ) from None
+                f"{model_dir}: no loadable safetensors weights (a run's model is read from "
+                "safetensors only)"
+            )
+        model = load_causal_lm(model_dir, use_safetensors=True, local_files_only=True)
         return cls(model, vocabulary, flowvq, audio_codec, model_dir, record)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:

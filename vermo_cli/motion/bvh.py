@@ -207,7 +207,7 @@ def _parse_motion_header(text: str, path: Path) -> tuple[int, float, str]:
         raise SourceError(f"{path}: non-numeric frame count or frame time in MOTION") from None
     if frames <= 0:
         raise SourceError(f"{path}: declares {frames} frames; a BVH take needs at least one")
-    if not frame_time > 0:
+    if not (np.isfinite(frame_time) and frame_time > 0):
         raise SourceError(f"{path}: frame time must be positive, got {match.group(2)}")
     return frames, frame_time, text[match.end() :]
 

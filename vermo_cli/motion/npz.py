@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import numpy as np
 from vermo_cli.errors import VermoError
 from vermo_cli.files import write_atomically
 from vermo_cli.motion.resample import CANONICAL_FPS
-from vermo_cli.motion.skeleton import NUM_JOINTS
+from vermo_cli.motion.validation import validate_motion
 
 
 def save_motion_npz(
@@ -40,14 +42,19 @@ def save_motion_npz(
 
 
 def load_motion_npz(path: Path) -> dict[str, Any]:
-    """Read a vermo motion `.npz`; one-line `VermoError` if it is not one."""
+    """Read a vermo motion `.npz`, its `joints` checked by `validate_motion` (float32 metres);
+    one-line `VermoError` naming the file if it is missing, cut short, corrupt or holds no
+    usable motion."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as content:
+            if not hasattr(content, "files"):
+                raise ValueError("a single array, not an archive of named arrays")
             data = {key: content[key] for key in content.files}
-    except (OSError, ValueError) as error:
-        raise VermoError(f"{path}: not a readable .npz ({error})") from None
-    joints = data.get("joints")
-    if joints is None or joints.ndim != 4 or joints.shape[2:] != (NUM_JOINTS, 3):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise VermoError(f"{path}: not a readable .npz ({detail})") from None
+    if "joints" not in data:
         raise VermoError(f"{path}: no 'joints' array of shape [agents, frames, 52, 3]")
+    data["joints"] = validate_motion(data["joints"], path)
     return data

@@ -99,6 +99,9 @@ def render(
             ".npz, or _MALE / _FEMALE), for --body smplh."
         ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing output files (refused without it).")
+    ] = False,
 ) -> None:
     """Render a motion offscreen (no display needed): an mp4 with the audio muxed in, and/or a
     PNG contact sheet. People are drawn as spheres and capsules on the 52-joint skeleton (or as
@@ -124,6 +127,7 @@ def render(
             follow=follow,
             body=body.value,
             body_model=body_model,
+            overwrite=overwrite,
         )
         with progress_bar(TextColumn("frames"), console=error_console) as bar:
             report = run_render(request, _RichFrameProgress(bar))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from vermo_cli.errors import VermoError
+from vermo_cli.files import check_output_file
 from vermo_cli.render.bodies import BodyKind, body_kind, check_body_options, person_bodies
 from vermo_cli.render.platform import choose_gl_platform
 from vermo_cli.render.sheet import sheet_frames, write_sheet
@@ -45,7 +46,7 @@ class RenderRequest:
     `sheet_frames`: tiles on the contact sheet. `follow`: the camera follows the people slowly
     instead of framing the whole motion at once. `body`: how people are drawn (a `BodyKind`
     value: skeleton, mannequin or smplh); `body_model`: the folder with the SMPL-H model files
-    (for smplh only)."""
+    (for smplh only). `overwrite`: replace existing output files (refused otherwise)."""
 
     source: Path
     clip: str | None = None
@@ -60,6 +61,7 @@ class RenderRequest:
     follow: bool = False
     body: str = BodyKind.skeleton.value
     body_model: Path | None = None
+    overwrite: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ def run_render(request: RenderRequest, progress: FrameProgress | None = None) ->
     size = parse_size(request.size, even=request.video)
     motion = requested_motion(request)
     stem = output_stem(request.output, motion.stem)
+    for wanted_output, suffix in ((request.video, ".mp4"), (request.sheet, ".png")):
+        if wanted_output:
+            check_output_file(_with_suffix(stem, suffix), request.overwrite)
     frames = motion.joints.shape[1]
     tiles = sheet_frames(frames, request.sheet_frames) if request.sheet else np.zeros(0, int)
     wanted = np.arange(frames) if request.video else tiles

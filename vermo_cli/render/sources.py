@@ -11,6 +11,7 @@ import numpy as np
 from vermo_cli.errors import VermoError
 from vermo_cli.motion.resample import CANONICAL_FPS, resample_motion
 from vermo_cli.motion.skeleton import NUM_JOINTS
+from vermo_cli.motion.validation import validate_motion
 
 
 @dataclass(frozen=True)
@@ -91,16 +92,8 @@ def load_render_motion(
             f"{path}: unknown format '{path.suffix}'; expected a motion .npz, a .bvh file or a "
             "corpus directory"
         )
-    _check_joints(motion.joints, path)
+    validate_motion(motion.joints, path if clip is None else f"{path} clip {clip}")
     return motion
-
-
-def _check_joints(joints: np.ndarray, path: Path) -> None:
-    """One-line errors for motions that cannot be drawn."""
-    if joints.shape[0] == 0 or joints.shape[1] == 0:
-        raise VermoError(f"{path}: the motion has no frames")
-    if not np.all(np.isfinite(joints)):
-        raise VermoError(f"{path}: the joints hold NaN or infinite values")
 
 
 def _npz_motion(path: Path) -> RenderMotion:
@@ -112,7 +105,7 @@ def _npz_motion(path: Path) -> RenderMotion:
     if mask is None or mask.shape != (NUM_JOINTS,):
         mask = np.ones(NUM_JOINTS, dtype=bool)
     fps = float(content["fps"]) if "fps" in content else CANONICAL_FPS
-    if fps <= 0:
+    if not (np.isfinite(fps) and fps > 0):
         raise VermoError(f"{path}: fps must be positive, got {fps}")
     audio = None
     if "audio" in content:

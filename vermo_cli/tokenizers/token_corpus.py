@@ -23,6 +23,7 @@ from vermo_cli.data.audio import load_audio
 from vermo_cli.data.store import (
     Corpus,
     check_output_free,
+    load_clip_table,
     motion_arrays,
     open_corpus,
 )
@@ -141,12 +142,17 @@ def encode_clip_audio(corpus: Corpus, codec: AudioCodec) -> list[list[int]]:
 
 
 def open_token_corpus(path: Path) -> tuple[datasets.Dataset, dict[str, Any]]:
-    """A token corpus and its sidecar; `CorpusError` if `path` is not one."""
+    """A token corpus and its sidecar; `CorpusError` if `path` is not one. Transforms of the
+    dataset (`filter`, `map`) must pass `keep_in_memory=True`: by default `datasets` writes
+    their cache files beside the Arrow data, into the user's input folder."""
     path = Path(path)
     sidecar = path / TOKENS_SIDECAR
     if not sidecar.is_file():
         raise CorpusError(
             f"{path}: not a token corpus (no {TOKENS_SIDECAR}); run `vermo tokenize encode`"
         )
-    info = json.loads(sidecar.read_text())
-    return datasets.load_from_disk(str(path)), info
+    try:
+        info = json.loads(sidecar.read_text())
+    except json.JSONDecodeError as error:
+        raise CorpusError(f"{sidecar}: unreadable sidecar ({error.msg})") from None
+    return load_clip_table(path), info

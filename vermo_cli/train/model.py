@@ -10,6 +10,7 @@ from transformers.utils import logging as hf_logging
 
 from vermo_cli.errors import VermoError
 from vermo_cli.train.lm_recipe import LmModelConfig
+from vermo_cli.weights import UNREADABLE_WEIGHTS
 
 ATTENTION = "sdpa"
 """PyTorch's fused scaled-dot-product attention: no extra package, fast on CPU and GPU."""
@@ -81,6 +82,6 @@ def _load_local_causal_lm(init: Path) -> PreTrainedModel:
         return AutoModelForCausalLM.from_pretrained(
             init, local_files_only=True, attn_implementation=ATTENTION, dtype=torch.float32
         )
-    except (OSError, ValueError, KeyError) as error:
+    except (*UNREADABLE_WEIGHTS, KeyError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InitModelError(f"--init {init}: not a loadable causal LM ({reason})") from None

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import check_output_directory, write_text_atomically
 from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
 from vermo_cli.messages.training_examples import TaskExampleSource, read_clips, vocabulary_texts
 from vermo_cli.tokenizers.vocabulary import (
@@ -30,8 +30,9 @@ from vermo_cli.tokenizers.vocabulary import (
     read_vocabulary_record,
 )
 from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
-from vermo_cli.train.loop import ProgressCallback, train_language_model
+from vermo_cli.train.loop import CHECKPOINTS, ProgressCallback, train_language_model
 from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.weights import check_weight_files
 
 VOCABULARY_DIR = "vocabulary"
 
@@ -56,15 +57,22 @@ class StageRequest:
     task: str | None = None
     """The task of `specialize`."""
     resume: bool = False
+    overwrite: bool = False
+    """Replace a run at `output` (deleted only when training starts, after every check)."""
+
+
+def check_replaceable_run(output: Path) -> None:
+    """`StageError` unless `output` is absent, empty or a vermo run, so that a mistyped `-o`
+    with `--overwrite` cannot delete unrelated files."""
+    if output.is_dir() and not (output / RUN_FILE).is_file() and any(output.iterdir()):
+        raise StageError(f"{output}: not a vermo training run; refusing to overwrite it")
 
 
 def remove_run(output: Path) -> None:
-    """Delete a training run before `--overwrite` retrains it; refuses a directory that is not
-    a vermo run, so a mistyped `-o` cannot delete unrelated files."""
+    """Delete a training run before `--overwrite` retrains it (see `check_replaceable_run`)."""
     if not output.exists():
         return
-    if not (output / RUN_FILE).is_file() and any(output.iterdir()):
-        raise StageError(f"{output}: not a vermo training run; refusing to overwrite it")
+    check_replaceable_run(output)
     shutil.rmtree(output)
 
 
@@ -120,6 +128,8 @@ def train_stage(
     """Train a prepared stage; returns the loop's summary plus the examples per task and the
     exported model's path."""
     request, vocabulary = prepared.request, prepared.vocabulary
+    if request.overwrite and not request.resume:
+        remove_run(request.output)
     request.output.mkdir(parents=True, exist_ok=True)
     vocabulary.save(request.output / VOCABULARY_DIR)
     counts = prepared.source.task_counts()
@@ -144,12 +154,21 @@ def run_stage(request: StageRequest, progress: ProgressCallback | None = None) -
 
 
 def _check_output(request: StageRequest) -> None:
-    """Refuse to mix runs: a non-empty output must be this stage's run, resumed."""
+    """Refuse to mix runs: a non-empty output must be this stage's run, resumed; `--resume`
+    needs a run with checkpoints there. Nothing is written before these checks pass."""
     output = request.output
+    check_output_directory(output, beside=False)
+    if request.resume and not (output / CHECKPOINTS).is_dir():
+        raise StageError(f"{output}: nothing to resume (no {CHECKPOINTS}/); drop --resume to start")
     if not output.exists() or not any(output.iterdir()):
         return
+    if request.overwrite and not request.resume:
+        check_replaceable_run(output)
+        return
     if not request.resume:
-        raise StageError(f"{output}: already holds a run (use --resume, or another -o)")
+        raise StageError(
+            f"{output}: already holds a run (use --resume, --overwrite, or another -o)"
+        )
     record = output / RUN_FILE
     if not record.is_file():
         raise StageError(f"{output}: not a vermo training run; cannot resume it")
@@ -199,6 +218,7 @@ def _previous_model(request: StageRequest) -> Path | None:
             f"run or resume `vermo {expected}` first"
         )
     read_vocabulary_record(model)
+    check_weight_files(model)
     record = request.previous / RUN_FILE
     if record.is_file():
         stage = json.loads(record.read_text()).get("stage")

@@ -9,13 +9,14 @@ from pathlib import Path
 import librosa
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from vector_quantize_pytorch import FSQ
 
 from vermo_cli.files import write_atomically
 from vermo_cli.tokenizers.audio_codec.interface import CodecError, write_codec_manifest
 from vermo_cli.tokenizers.audio_codec.recipe import FSQ_LEVELS, AudioCodecNetworkConfig
+from vermo_cli.weights import read_safetensors
 
 WEIGHTS_FILE = "model.safetensors"
 MAGNITUDE_FLOOR = 1e-3
@@ -194,7 +195,7 @@ def load_codec_network(directory: Path, config: AudioCodecNetworkConfig) -> Spec
         raise CodecError(f"{directory}: codec weights missing ({WEIGHTS_FILE})")
     network = SpectralCodecNetwork(config)
     try:
-        network.load_state_dict(load_file(str(path)))
+        network.load_state_dict(read_safetensors(path))
     except (RuntimeError, OSError) as error:
         message = str(error).splitlines()[0]
         raise CodecError(f"{path}: weights do not fit codec.json ({message})") from error

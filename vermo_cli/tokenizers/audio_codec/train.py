@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli.checkpoints import load_checkpoint
-from vermo_cli.files import write_atomically
+from vermo_cli.files import check_output_directory, write_atomically
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.audio_codec.data import collect_training_audio, random_crops
 from vermo_cli.tokenizers.audio_codec.interface import CodecError
@@ -34,11 +34,20 @@ def learning_rate_at(step: int, recipe: AudioCodecRecipe) -> float:
     return recipe.learning_rate * factor
 
 
-def check_codec_output(output: Path, resume: bool) -> None:
-    """`CodecError` unless `output` is new, empty, or (with `resume`) a run to continue."""
+def check_codec_output(output: Path, resume: bool, overwrite: bool = False) -> None:
+    """`CodecError` unless `output` is new, empty, (with `resume`) a run with a checkpoint to
+    continue, or (with `overwrite`) a codec run to replace; touches nothing."""
     output = Path(output)
-    if output.exists() and any(output.iterdir()) and not resume:
+    check_output_directory(output, beside=False)
+    if resume and not (output / CHECKPOINT_FILE).is_file():
+        raise CodecError(f"{output}: nothing to resume (no {CHECKPOINT_FILE}); drop --resume")
+    if resume or not output.exists() or not any(output.iterdir()):
+        return
+    if not overwrite:
         raise CodecError(f"{output}: already holds files (resume the run or choose another -o)")
+    markers = ("codec.json", CHECKPOINT_FILE, LOG_DIR)
+    if not any((output / marker).exists() for marker in markers):
+        raise CodecError(f"{output}: not an audio codec run; refusing to overwrite it")
 
 
 def remove_codec_run(output: Path) -> None:
@@ -47,11 +56,7 @@ def remove_codec_run(output: Path) -> None:
     output = Path(output)
     if not output.exists():
         return
-    markers = ("codec.json", CHECKPOINT_FILE, LOG_DIR)
-    if not output.is_dir() or not (
-        any((output / marker).exists() for marker in markers) or not any(output.iterdir())
-    ):
-        raise CodecError(f"{output}: not an audio codec run; refusing to overwrite it")
+    check_codec_output(output, resume=False, overwrite=True)
     shutil.rmtree(output)
 
 
@@ -62,6 +67,7 @@ def fit_audio_codec(
     progress: ProgressCallback | None = None,
     resume: bool = False,
     device: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Train the built-in codec on `sources` (corpora, audio folders or files) and save it.
 
@@ -70,12 +76,15 @@ def fit_audio_codec(
     scalars under `output/logs`, and at the end the codec (`codec.json` + `model.safetensors`,
     loadable with `load_codec(output)`). `progress(step, steps, losses)` is called after each
     step (losses include `codes_used`, the distinct codes in the batch: a collapse shows as 1).
-    `device` defaults to CUDA when available, else the CPU. Returns `output`.
+    `device` defaults to CUDA when available, else the CPU. `overwrite` replaces a codec run
+    at `output`, deleted only once the training audio has been read. Returns `output`.
     """
     output = Path(output)
     checkpoint_path = output / CHECKPOINT_FILE
-    check_codec_output(output, resume)
+    check_codec_output(output, resume, overwrite)
     waveforms = collect_training_audio(sources, recipe.sample_rate)
+    if overwrite and not resume:
+        remove_codec_run(output)
     with torch.random.fork_rng():
         torch.manual_seed(recipe.seed)
         network = SpectralCodecNetwork(recipe.network())

@@ -37,7 +37,9 @@ class SequenceBank:
     def __init__(
         self, corpus: Corpus, splits: tuple[str, ...], normalizer: MotionNormalizer
     ) -> None:
-        rows = corpus.clips.filter(lambda split: split in splits, input_columns="split")
+        rows = corpus.clips.filter(
+            lambda split: split in splits, input_columns="split", keep_in_memory=True
+        )
         if len(rows) == 0:
             raise CorpusError(f"{corpus.path}: no clips in split(s) {', '.join(splits)}")
         self.sequences: list[np.ndarray] = []

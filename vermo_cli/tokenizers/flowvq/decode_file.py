@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
         if clip is None:
             raise VermoError(f"{source}: a token corpus needs --clip ID")
         clips, info = open_token_corpus(source)
-        matches = clips.filter(lambda value: value == clip, input_columns="id")
+        matches = clips.filter(lambda value: value == clip, input_columns="id", keep_in_memory=True)
         if len(matches) == 0:
             raise VermoError(f"{source}: no clip with id '{clip}'")
         row = matches[0]
@@ -30,6 +31,8 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
     try:
         if source.suffix == ".npy":
             codes = np.load(source, allow_pickle=False)
+            if not isinstance(codes, np.ndarray):
+                raise ValueError("not a .npy array")
         else:
             codes = np.array(
                 [
@@ -38,7 +41,7 @@ def read_codes(source: Path, clip: str | None) -> tuple[np.ndarray, int | None, 
                     if line.strip()
                 ]
             )
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise VermoError(f"{source}: cannot read codes ({error})") from None
     codes = np.atleast_2d(codes)
     if codes.ndim != 2 or codes.size == 0:

@@ -24,11 +24,15 @@ def select_clips(corpus_path: Path, split: str, limit: int | None) -> Any:
     corpus = open_corpus(corpus_path)
     clips = corpus.clips
     if split in set(clips["split"]):
-        chosen = clips.filter(lambda value: value == split, input_columns="split")
+        chosen = clips.filter(
+            lambda value: value == split, input_columns="split", keep_in_memory=True
+        )
     elif split in set(clips["source"]):
-        chosen = clips.filter(lambda value: value == split, input_columns="source")
+        chosen = clips.filter(
+            lambda value: value == split, input_columns="source", keep_in_memory=True
+        )
     else:
-        chosen = clips.filter(lambda tags: split in tags, input_columns="tags")
+        chosen = clips.filter(lambda tags: split in tags, input_columns="tags", keep_in_memory=True)
     if len(chosen) == 0:
         raise CorpusError(f"{corpus_path}: no clip in split, source or tag '{split}'")
     if limit is not None:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from vermo_cli.errors import VermoError
 from vermo_cli.files import write_atomically
@@ -23,6 +23,7 @@ from vermo_cli.tokenizers.flowvq.features import MotionNormalizer
 from vermo_cli.tokenizers.flowvq.flow_decoder import FlowMatchingDecoder, sample_motion
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe, load_flowvq_recipe
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
+from vermo_cli.weights import read_safetensors
 
 TOKENIZER_FORMAT = "vermo-flowvq"
 INFO_NAME = "tokenizer.json"
@@ -111,13 +112,13 @@ class FlowVQTokenizer:
         recipe = load_flowvq_recipe(directory / RECIPE_NAME)
         identity = _verified_identity(directory, info, recipe)
         vqvae = MotionVqVae(recipe.vqvae)
-        vqvae.load_state_dict(load_file(str(directory / STAGE1_WEIGHTS)))
+        vqvae.load_state_dict(read_safetensors(directory / STAGE1_WEIGHTS))
         flow = None
         if (directory / FLOW_WEIGHTS).is_file():
             flow = FlowMatchingDecoder(
                 recipe.flow, recipe.vqvae.width, recipe.vqvae.compression, recipe.vqvae.channels
             )
-            flow.load_state_dict(load_file(str(directory / FLOW_WEIGHTS)))
+            flow.load_state_dict(read_safetensors(directory / FLOW_WEIGHTS))
             flow.to(device)
         return cls(directory, recipe, info, vqvae.to(device), flow, identity)
 

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional
 from torch.utils.tensorboard import SummaryWriter
@@ -28,7 +27,7 @@ from vermo_cli import __version__
 from vermo_cli.checkpoints import load_checkpoint
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
-from vermo_cli.files import write_atomically, write_text_atomically
+from vermo_cli.files import check_output_directory, write_atomically, write_text_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.flowvq.data import (
@@ -61,6 +60,7 @@ from vermo_cli.tokenizers.flowvq.tokenizer import (
     weights_digest,
 )
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
+from vermo_cli.weights import read_safetensors
 
 LossFunction = Callable[[MotionBatch, int], torch.Tensor]
 
@@ -317,7 +317,9 @@ def _corpus_normalizer(corpus: Corpus, kind: FeatureKind) -> MotionNormalizer:
     """`positions`: the corpus's own statistics; `trajectory`: fitted on the training split."""
     if kind == "positions":
         return MotionNormalizer.from_stats(corpus.info.get("stats"), str(corpus.path))
-    rows = corpus.clips.filter(lambda split: split == "train", input_columns="split")
+    rows = corpus.clips.filter(
+        lambda split: split == "train", input_columns="split", keep_in_memory=True
+    )
     if len(rows) == 0:
         raise CorpusError(f"{corpus.path}: no clips in split train")
     masks = [np.asarray(mask, dtype=bool) for mask in rows["joint_mask"]]
@@ -343,6 +345,7 @@ def fit_flowvq(
     """Train the requested stages of a FlowVQ tokenizer on a corpus's training split and write
     it to `output`; returns `tokenizer.json`'s content. Stage 2 needs stage 1's weights."""
     output = Path(output)
+    check_output_directory(output, beside=False)
     corpus = open_corpus(corpus_path)
     _check_joint_set(corpus)
     recipe = _prepare_output(output, recipe_path, resume, overwrite)
@@ -387,7 +390,7 @@ def fit_flowvq(
     if 2 in stages:
         if not (output / STAGE1_WEIGHTS).is_file():
             raise TokenizerError(f"{output}: stage 2 needs stage 1 first (run with --stage 1)")
-        vqvae.load_state_dict(load_file(str(output / STAGE1_WEIGHTS)))
+        vqvae.load_state_dict(read_safetensors(output / STAGE1_WEIGHTS))
         vqvae.eval().requires_grad_(False)
         flow = FlowMatchingDecoder(
             recipe.flow, recipe.vqvae.width, compression, recipe.vqvae.channels
