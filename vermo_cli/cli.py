@@ -10,14 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from vermo_cli import __version__
@@ -201,16 +194,7 @@ def prepare(
             skip_bad_files=skip_bad_files,
             split_by_tag=_split_tags(split_tag or []),
         )
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files · {task.fields[clips]:,} clips"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=error_console, transient=False) as bar:
+        with _bar(TextColumn("files · {task.fields[clips]:,} clips")) as bar:
             report = prepare_corpus(
                 requests, output, options, settings, workers, overwrite, _RichPrepareProgress(bar)
             )
@@ -775,12 +759,16 @@ class _RichQuickstartDisplay:
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
+        self.current: _RichStageBar | None = None
 
     def stage(self, index: int, total: int, name: str, skipped: bool) -> _RichStageBar:
+        if self.current is not None:  # stages run one after the other: the last one is done
+            self.current.finish()
         label = f"{index}/{total} {name}"
         if skipped:
             self.progress.add_task(f"{label} (done before)", total=1, completed=1, detail="")
-        return _RichStageBar(self.progress, label)
+        self.current = _RichStageBar(self.progress, label)
+        return self.current
 
 
 class _RichStageBar:
@@ -790,16 +778,26 @@ class _RichStageBar:
         self.progress = progress
         self.label = label
         self.task: int | None = None
+        self.total: int | None = None
+        self.done = 0
 
     def start(self, total: int | None, unit: str) -> None:
+        self.total = total
         if self.task is None:
             self.task = self.progress.add_task(self.label, total=total, detail="")
         else:
             self.progress.update(self.task, total=total)
 
     def update(self, done: int, detail: str = "") -> None:
+        self.done = done
         if self.task is not None:
             self.progress.update(self.task, completed=done, detail=detail)
+
+    def finish(self) -> None:
+        """The stage has ended: its bar shows all of its work done (a log stops reporting it)."""
+        if self.task is not None:
+            whole = self.total if self.total is not None else max(self.done, 1)
+            self.progress.update(self.task, total=whole, completed=whole)
 
 
 @app.command()
@@ -814,14 +812,7 @@ def quickstart(
     from vermo_cli.quickstart import WAVE_PROMPT, run_quickstart
 
     with user_errors():
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=error_console) as bar:
+        with _bar(TextColumn("{task.fields[detail]}")) as bar:
             report = run_quickstart(_RichQuickstartDisplay(bar), fresh=fresh)
         table = Table(title="vermo quickstart", title_justify="left")
         table.add_column("stage")

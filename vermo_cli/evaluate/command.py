@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TextColumn
+from rich.progress import TaskID, TextColumn
 from rich.table import Table
 
 from vermo_cli.console import console, error_console, user_errors
@@ -223,11 +223,13 @@ def fit_evaluator_command(
         bar = progress_bar(
             TextColumn("steps · loss {task.fields[loss]:.4f}"), console=error_console
         )
-        progress_task = bar.add_task(f"{kind} evaluator", total=None, loss=float("nan"))
+        progress_task: TaskID | None = None
 
         def advance(step: int, total: int, values: dict[str, float]) -> None:
-            if not bar.live.is_started:
+            nonlocal progress_task
+            if progress_task is None:
                 bar.start()
+                progress_task = bar.add_task(f"{kind} evaluator", total=total, loss=values["loss"])
             bar.update(progress_task, completed=step, total=total, loss=values["loss"])
 
         try:
