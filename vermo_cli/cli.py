@@ -14,7 +14,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from vermo_cli import __version__
-from vermo_cli.console import console, error_console, user_errors
+from vermo_cli.console import configure_redirected_output, console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
 from vermo_cli.files import write_text_atomically
@@ -829,6 +829,7 @@ def quickstart(
 
 def main() -> None:
     """Console-script entry point."""
+    configure_redirected_output()
     app(prog_name="vermo")
 
 
