@@ -21,6 +21,7 @@ from vermo_cli.files import write_text_atomically
 from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
+from vermo_cli.threads import apply_thread_default
 
 app = typer.Typer(
     name="vermo",
@@ -45,6 +46,7 @@ def main_options(
     ] = False,
 ) -> None:
     """vermo: one motion language model for motion, text, music and speech."""
+    apply_thread_default()
 
 
 class _RichPrepareProgress:
