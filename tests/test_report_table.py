@@ -78,7 +78,8 @@ def tokenizer_report(recipe: str = "flowvq-tiny") -> dict[str, Any]:
 
 
 def write(path: Path, report: dict[str, Any]) -> Path:
-    # json.dumps writes NaN as `NaN`, as `vermo tokenize eval --json` does.
+    # json.dumps writes NaN as `NaN`, as `vermo tokenize eval --json` did before its JSON became
+    # strict (NaN as null): reports written then still read.
     path.write_text(json.dumps(report, indent=1) + "\n")
     return path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -17,7 +18,7 @@ from vermo_cli import __version__
 from vermo_cli.console import configure_redirected_output, console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import write_json_atomically
 from vermo_cli.generate import DEFAULT_TEMPERATURE
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
@@ -423,8 +424,6 @@ def tokenize_eval(
 ) -> None:
     """Reconstruction error (metres): MPJPE and PA-MPJPE (all/body/hand joints), root ADE/FDE,
     for the stage-1 decoder and the flow decoder side by side."""
-    import json
-
     from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 
     with user_errors():
@@ -447,7 +446,7 @@ def tokenize_eval(
         for key in keys:
             table.add_column(key.replace("_", " "), justify="right")
         for name, metrics in result["decoders"].items():
-            table.add_row(name, *(f"{metrics[key]:.4f}" for key in keys))
+            table.add_row(name, *(_four_places(metrics[key]) for key in keys))
         console.print(table)
         speed = result["encode_frames_per_second"]
         console.print(
@@ -455,7 +454,12 @@ def tokenize_eval(
             + (f"; encoding {speed:,.0f} frames/s" if speed else "")
         )
         if json_output:
-            write_text_atomically(json_output, json.dumps(result, indent=1) + "\n")
+            write_json_atomically(json_output, result)
+
+
+def _four_places(value: float) -> str:
+    """A metric's table cell: four decimals, `-` where it is undefined (NaN)."""
+    return "-" if math.isnan(value) else f"{value:.4f}"
 
 
 DataOption = Annotated[

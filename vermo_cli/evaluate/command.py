@@ -3,7 +3,6 @@ options, call `run_benchmark` / `fit_evaluator`, and print the table."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.progress import TaskID, TextColumn
 from rich.table import Table
 
 from vermo_cli.console import console, error_console, user_errors
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import write_json_atomically
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
@@ -38,8 +37,8 @@ def default_json_path(checkpoint: Path | None, task: str, split: str) -> Path:
 
 
 def write_report(report: BenchmarkReport, path: Path) -> None:
-    """Write the report's JSON atomically (a temporary file renamed into place)."""
-    write_text_atomically(path, json.dumps(report.to_json(), indent=1, allow_nan=False) + "\n")
+    """Write the report's strict JSON atomically (a temporary file renamed into place)."""
+    write_json_atomically(path, report.to_json())
 
 
 def report_table(report: BenchmarkReport) -> Table:
