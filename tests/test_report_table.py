@@ -50,6 +50,7 @@ def btwn_report() -> dict[str, Any]:
         },
         "seconds": 38.0,
         "notes": [],
+        "captions": None,
     }
 
 

@@ -165,6 +165,8 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
             path = json_path or default_json_path(checkpoint, task_name, split)
             write_report(report, path)
             console.print(report_table(report))
+            for note in report.notes:
+                console.print(f"note: {note}")
             for name, entry in report.protocol["evaluators"].items():
                 console.print(f"evaluator {name}: {entry.get('summary', entry['path'])}")
             console.print(f"wrote {path} ({report.seconds:.0f} s)")
