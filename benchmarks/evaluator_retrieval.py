@@ -14,7 +14,6 @@ must drop to chance (k/32). Prints one table and writes WORKDIR/retrieval.json.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from vermo_cli.data.sources import SourceOptions
 from vermo_cli.data.store import open_corpus
 from vermo_cli.data.takes import TakeSettings
 from vermo_cli.evaluator_models import fit_evaluator, load_evaluator
+from vermo_cli.files import json_text
 from vermo_cli.metrics.retrieval import r_precision, r_precision_chance
 
 HELD_OUT_STYLES = ("active", "feminine", "sad", "tired", "happy")
@@ -111,7 +111,7 @@ def main() -> None:
         "chance": chance,
         "evaluator": evaluator.describe(),
     }
-    (args.workdir / "retrieval.json").write_text(json.dumps(record, indent=1) + "\n")
+    (args.workdir / "retrieval.json").write_text(json_text(record))
 
 
 if __name__ == "__main__":

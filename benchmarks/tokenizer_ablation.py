@@ -27,6 +27,7 @@ from rich.table import Table
 
 from vermo_cli.data.prepare import SourceRequest, prepare_corpus
 from vermo_cli.data.takes import TakeSettings
+from vermo_cli.files import json_text
 from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 from vermo_cli.tokenizers.flowvq.train import fit_flowvq
 
@@ -125,7 +126,7 @@ def train_flow_variant(
     shutil.copytree(source / "checkpoints" / "stage1", target / "checkpoints" / "stage1")
     info = json.loads((source / "tokenizer.json").read_text())
     info["stages"] = {key: value for key, value in info["stages"].items() if key in ("1", 1)}
-    (target / "tokenizer.json").write_text(json.dumps(info))
+    (target / "tokenizer.json").write_text(json_text(info))
     recipe = {**flowvq, "name": name, "flow": {**flowvq["flow"], **flow_settings}}
     (target / "recipe.yaml").write_text(yaml.safe_dump(recipe, sort_keys=False))
     began = time.perf_counter()
@@ -189,7 +190,7 @@ def main() -> None:
         **few_steps,
         "train_seconds": results["flowvq-sample"]["train_seconds"],
     }
-    (args.workdir / "ablation.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.workdir / "ablation.json").write_text(json_text(results))
 
     rows = [
         ("vanilla-vq", "vanilla-vq", "vqvae"),

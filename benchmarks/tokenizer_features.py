@@ -15,7 +15,6 @@ one table and writes WORKDIR/features.json.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from vermo_cli.evaluate.clips import load_benchmark_data
 from vermo_cli.evaluate.evaluator_set import EvaluatorSet
 from vermo_cli.evaluate.scoring import Scoring
 from vermo_cli.evaluate.systems import SystemOutputs, real_outputs
+from vermo_cli.files import json_text
 from vermo_cli.messages.tasks import get_task
 from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
@@ -109,7 +109,7 @@ def main() -> None:
             "t2m": retrieval_of_reconstructions(directory, args),
         }
     args.workdir.mkdir(parents=True, exist_ok=True)
-    (args.workdir / "features.json").write_text(json.dumps(rows, indent=1))
+    (args.workdir / "features.json").write_text(json_text(rows))
     table = Table(title="tiny FlowVQ on the synthetic test split: features and root weight")
     for column in ("variant", "decoder", "MPJPE", "PA-MPJPE", "root ADE", "R-top-3", "FID"):
         table.add_column(column, justify="left" if column in ("variant", "decoder") else "right")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from rich.progress import TextColumn
 from typer.testing import CliRunner
 
-from vermo_cli.cli import _split_source_arguments, app
+from vermo_cli.cli import _RichQuickstartDisplay, _split_source_arguments, app
 from vermo_cli.errors import VermoError
+from vermo_cli.progress import ProgressLines
 
 runner = CliRunner()
 
@@ -86,3 +90,18 @@ def test_bad_split_tag_is_one_line(tmp_path: Path) -> None:
         ["prepare", "synthetic", "--split-tag", "subject:5=holdout", "-o", str(tmp_path / "c")]
     )
     assert "TAG=SPLIT" in message
+
+
+def test_the_quickstart_display_finishes_a_stage_when_the_next_begins() -> None:
+    stream = io.StringIO()
+    detail = TextColumn("{task.fields[detail]}")
+    with ProgressLines(detail, console=Console(file=stream), interval=60.0) as bar:
+        display = _RichQuickstartDisplay(bar)
+        fit = display.stage(1, 2, "fit", skipped=False)
+        fit.start(10, "steps")
+        fit.update(4, "loss 0.5")
+        display.stage(2, 2, "render", skipped=False)
+    assert stream.getvalue().splitlines() == [
+        "1/2 fit: 0/10 (0 %), elapsed 0:00",
+        "1/2 fit: 10/10 (100 %) loss 0.5, elapsed 0:00, done",
+    ]

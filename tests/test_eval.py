@@ -42,8 +42,16 @@ def evaluate(runs: Path, task: str, *extra: object) -> dict:
         runs / "gesture", "--multimodality-prompts", "2", "--multimodality-samples", "2",
         "--batch-size", "8", "--json", output, "--overwrite", *extra,
     )  # fmt: skip
-    assert f"wrote {output}" in " ".join(printed.split())
-    return json.loads(output.read_text())
+    printed = " ".join(printed.split())
+    assert f"wrote {output}" in printed
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{output} is not strict JSON: {constant}")
+
+    report = json.loads(output.read_text(), parse_constant=refuse)
+    for note in report["notes"]:
+        assert f"note: {note}" in printed, "notes are printed, not only written"
+    return report
 
 
 @pytest.mark.parametrize("task", BENCHMARKS)
@@ -77,9 +85,21 @@ def test_every_benchmark_writes_its_report(workspace: Path, task: str) -> None:
     if task in ("t2m", "mt2m"):
         assert real["multimodality"]["mean"] is None  # defined for generated samples only
         assert protocol["multimodality"] == {"prompts": 2, "samples": 2, "pairs": 10}
+    if "r_precision_top1" in metrics:  # 4 clips: each text ranked among 4 motions, not 32
+        assert protocol["r_precision_batch"] == 4
+        assert any("among 4 motions, not 32" in note for note in report["notes"])
     if "bertscore" in metrics:
         assert "all-MiniLM-L6-v2" in protocol["bertscore_model"]
         assert "most frequent caption" in report["rows"]
+        captions = report["captions"]
+        assert captions["baseline"]["system"] == "most frequent caption"
+        assert captions["baseline"]["caption"]
+        assert [clip["id"] for clip in captions["clips"]] == protocol["clip_ids"]
+        for clip in captions["clips"]:
+            assert clip["captions"] and len(clip["generated"]) == 2  # one per replication
+            assert all(isinstance(caption, str) for caption in clip["generated"])
+    else:
+        assert report["captions"] is None
     if task == "m2d":  # the reference a dance's beat alignment must beat
         assert "beat_align" in report["rows"]["model, half a beat late"]
     if "fgd" in metrics:

@@ -170,6 +170,8 @@ HELPER_HOMES = {
     r"os\.replace\(|\.partial-|tempfile\.mkstemp": "vermo_cli/files.py",
     r"math\.cos\(math\.pi": "vermo_cli/schedule.py",
     r"np\.linalg\.svd\(|def _skew|\.as_rotvec\(": "vermo_cli/motion/kinematics.py",
+    # a JSON file vermo writes is strict (NaN as null): json_text, not json.dumps(..., indent=)
+    r"json\.dumps\([^)]*indent": "vermo_cli/files.py",
 }
 
 
@@ -211,6 +213,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "vermo_cli.files",
         "vermo_cli.schedule",
         "vermo_cli.recipe_files",
+        "vermo_cli.threads",
+        "vermo_cli.weights",
+        "vermo_cli.checkpoints",
         "vermo_cli",
     ),
 )

@@ -50,6 +50,7 @@ def btwn_report() -> dict[str, Any]:
         },
         "seconds": 38.0,
         "notes": [],
+        "captions": None,
     }
 
 
@@ -78,7 +79,8 @@ def tokenizer_report(recipe: str = "flowvq-tiny") -> dict[str, Any]:
 
 
 def write(path: Path, report: dict[str, Any]) -> Path:
-    # json.dumps writes NaN as `NaN`, as `vermo tokenize eval --json` does.
+    # json.dumps writes NaN as `NaN`, as `vermo tokenize eval --json` did before its JSON became
+    # strict (NaN as null): reports written then still read.
     path.write_text(json.dumps(report, indent=1) + "\n")
     return path
 

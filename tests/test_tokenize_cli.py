@@ -131,6 +131,36 @@ def test_eval_prints_both_decoders_and_writes_json(workspace: Path) -> None:
     assert result["clips"] == 3 and 0 < result["codes_used"] <= 4375
 
 
+def test_eval_of_a_body_only_corpus_writes_null_hands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hand errors are undefined (NaN) on a corpus without hands: `-` in the table, null in the
+    JSON (bare NaN is not JSON)."""
+    from vermo_cli.tokenizers.flowvq import evaluation
+
+    metrics = {"mpjpe_body": 0.05, "mpjpe_hand": math.nan, "ade": 0.1}
+
+    def evaluate(*_: object) -> dict:
+        return {
+            "tokenizer": {"path": "t", "identity": "abc", "recipe": "flowvq-tiny"},
+            "clips": 2,
+            "codes_used": 7,
+            "codebook_size": 1000,
+            "encode_frames_per_second": None,
+            "decoders": {"vqvae": dict(metrics), "flow": dict(metrics)},
+        }
+
+    monkeypatch.setattr(evaluation, "evaluate_tokenizer", evaluate)
+    output = invoke(
+        "tokenize", "eval", "--tokenizer", tmp_path, "--data", tmp_path,
+        "--json", tmp_path / "eval.json",
+    )  # fmt: skip
+    assert "nan" not in output and "0.0500" in output
+    text = (tmp_path / "eval.json").read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["decoders"]["flow"]["mpjpe_hand"] is None
+
+
 def test_user_mistakes_are_one_line(workspace: Path, tmp_path: Path) -> None:
     assert "not a trained FlowVQ tokenizer" in one_line_error(
         "tokenize",

@@ -506,3 +506,19 @@ def test_a_one_process_cpu_group_does_not_compile_shared_memory_collectives() ->
         [sys.executable, "-c", script], capture_output=True, text=True, env=environment, check=True
     )
     assert done.stdout.split()[-3:] == ["True", "1", "gloo"]
+
+
+def test_importing_the_training_code_keeps_deepspeeds_cpu_notice_out_of_the_output() -> None:
+    """Every language-model command imported DeepSpeed, which warned on every CPU run that it
+    was "Setting accelerator to CPU"; its other warnings still show."""
+    script = (
+        "import logging\n"
+        "import vermo_cli.train.loop\n"
+        "logging.getLogger('DeepSpeed').warning('another DeepSpeed warning')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    printed = done.stdout + done.stderr
+    assert "Setting accelerator to CPU" not in printed
+    assert "another DeepSpeed warning" in printed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -11,24 +12,21 @@ from typing import Annotated
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 
 from vermo_cli import __version__
-from vermo_cli.console import console, error_console, user_errors
+from vermo_cli.console import configure_redirected_output, console, error_console, user_errors
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.command import register as register_eval
-from vermo_cli.files import check_output_file, write_text_atomically
+from vermo_cli.files import check_output_file, write_json_atomically
 from vermo_cli.generate import DEFAULT_TEMPERATURE, MAX_SAMPLES
 from vermo_cli.progress import progress_bar
 from vermo_cli.render.command import register as register_render
+from vermo_cli.threads import apply_thread_default
 
 app = typer.Typer(
     name="vermo",
@@ -53,6 +51,7 @@ def main_options(
     ] = False,
 ) -> None:
     """vermo: one motion language model for motion, text, music and speech."""
+    apply_thread_default()
 
 
 class _RichPrepareProgress:
@@ -202,16 +201,7 @@ def prepare(
             skip_bad_files=skip_bad_files,
             split_by_tag=_split_tags(split_tag or []),
         )
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files · {task.fields[clips]:,} clips"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=error_console, transient=False) as bar:
+        with _bar(TextColumn("files · {task.fields[clips]:,} clips")) as bar:
             report = prepare_corpus(
                 requests, output, options, settings, workers, overwrite, _RichPrepareProgress(bar)
             )
@@ -443,8 +433,6 @@ def tokenize_eval(
 ) -> None:
     """Reconstruction error (metres): MPJPE and PA-MPJPE (all/body/hand joints), root ADE/FDE,
     for the stage-1 decoder and the flow decoder side by side."""
-    import json
-
     from vermo_cli.tokenizers.flowvq.evaluation import evaluate_tokenizer
 
     with user_errors():
@@ -469,7 +457,7 @@ def tokenize_eval(
         for key in keys:
             table.add_column(key.replace("_", " "), justify="right")
         for name, metrics in result["decoders"].items():
-            table.add_row(name, *(f"{metrics[key]:.4f}" for key in keys))
+            table.add_row(name, *(_four_places(metrics[key]) for key in keys))
         console.print(table)
         speed = result["encode_frames_per_second"]
         console.print(
@@ -477,7 +465,12 @@ def tokenize_eval(
             + (f"; encoding {speed:,.0f} frames/s" if speed else "")
         )
         if json_output:
-            write_text_atomically(json_output, json.dumps(result, indent=1) + "\n")
+            write_json_atomically(json_output, result)
+
+
+def _four_places(value: float) -> str:
+    """A metric's table cell: four decimals, `-` where it is undefined (NaN)."""
+    return "-" if math.isnan(value) else f"{value:.4f}"
 
 
 DataOption = Annotated[
@@ -808,12 +801,16 @@ class _RichQuickstartDisplay:
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
+        self.current: _RichStageBar | None = None
 
     def stage(self, index: int, total: int, name: str, skipped: bool) -> _RichStageBar:
+        if self.current is not None:  # stages run one after the other: the last one is done
+            self.current.finish()
         label = f"{index}/{total} {name}"
         if skipped:
             self.progress.add_task(f"{label} (done before)", total=1, completed=1, detail="")
-        return _RichStageBar(self.progress, label)
+        self.current = _RichStageBar(self.progress, label)
+        return self.current
 
 
 class _RichStageBar:
@@ -823,16 +820,26 @@ class _RichStageBar:
         self.progress = progress
         self.label = label
         self.task: int | None = None
+        self.total: int | None = None
+        self.done = 0
 
     def start(self, total: int | None, unit: str) -> None:
+        self.total = total
         if self.task is None:
             self.task = self.progress.add_task(self.label, total=total, detail="")
         else:
             self.progress.update(self.task, total=total)
 
     def update(self, done: int, detail: str = "") -> None:
+        self.done = done
         if self.task is not None:
             self.progress.update(self.task, completed=done, detail=detail)
+
+    def finish(self) -> None:
+        """The stage has ended: its bar shows all of its work done (a log stops reporting it)."""
+        if self.task is not None:
+            whole = self.total if self.total is not None else max(self.done, 1)
+            self.progress.update(self.task, total=whole, completed=whole)
 
 
 @app.command()
@@ -847,14 +854,7 @@ def quickstart(
     from vermo_cli.quickstart import WAVE_PROMPT, run_quickstart
 
     with user_errors():
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=error_console) as bar:
+        with _bar(TextColumn("{task.fields[detail]}")) as bar:
             report = run_quickstart(_RichQuickstartDisplay(bar), fresh=fresh)
         table = Table(title="vermo quickstart", title_justify="left")
         table.add_column("stage")
@@ -871,6 +871,7 @@ def quickstart(
 
 def main() -> None:
     """Console-script entry point."""
+    configure_redirected_output()
     app(prog_name="vermo")
 
 

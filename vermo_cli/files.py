@@ -1,7 +1,7 @@
-"""Writing outputs safely: a file appears whole or not at all, the partial files that a
-killed run left behind are removed by the next run that writes the same output, and an output
-that cannot or may not be written is refused before any work starts (`check_output_file`,
-`check_output_directory`).
+"""Writing outputs safely: a file appears whole or not at all, JSON is strict (NaN and
+infinities as null), the partial files that a killed run left behind are removed by the next
+run that writes the same output, and an output that cannot or may not be written is refused
+before any work starts (`check_output_file`, `check_output_directory`).
 
 Every output is first written to a hidden sibling `.STEM.partial-PID.SUFFIX` (the writer's
 process id, and the output's own suffix so that tools which infer the format from it, such as
@@ -11,12 +11,15 @@ exists is stale: `remove_stale_partials` deletes it.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from vermo_cli.errors import OutputError
 
@@ -116,6 +119,29 @@ def write_bytes_atomically(path: Path, data: bytes) -> None:
 def write_text_atomically(path: Path, text: str) -> None:
     """Write UTF-8 `text` to `path` so that no reader ever sees half of it."""
     write_atomically(path, lambda staging: staging.write_text(text, encoding="utf-8"))
+
+
+def json_text(value: Any) -> str:
+    """`value` as strict JSON (indent 1, a final newline) with every NaN or infinite float
+    written as null: Python's `json` would write bare `NaN`, which is not JSON and which strict
+    readers (`jq`, browsers, most languages) refuse."""
+    return json.dumps(_finite(value), indent=1, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """`value` with non-finite floats, in any nesting of dicts, lists and tuples, made None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def write_json_atomically(path: Path, value: Any) -> None:
+    """Write `value` as strict JSON (`json_text`) to `path` so that no reader sees half of it."""
+    write_text_atomically(path, json_text(value))
 
 
 def staging_directory(output: Path) -> Path:

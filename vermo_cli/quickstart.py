@@ -26,7 +26,7 @@ import datasets
 import numpy as np
 import soundfile
 
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import write_json_atomically
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 """The shipped recipes (a source checkout; the README installs vermo editable)."""
@@ -497,6 +497,5 @@ def run_quickstart(
     report.dance = paths.outputs / "dance.npz"
     if report.caption is None and (paths.outputs / "caption.json").is_file():
         report.caption = json.loads((paths.outputs / "caption.json").read_text()).get("caption")
-    record = json.dumps({"stage_seconds": report.stage_seconds}, indent=1) + "\n"
-    write_text_atomically(paths.record, record)
+    write_json_atomically(paths.record, {"stage_seconds": report.stage_seconds})
     return report

@@ -21,7 +21,7 @@ import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
 from vermo_cli.errors import CorpusError
-from vermo_cli.files import check_output_directory, write_text_atomically
+from vermo_cli.files import check_output_directory, write_json_atomically
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
 # vermo draws its own progress bars; the library's per-call bars would interleave with them.
@@ -229,4 +229,4 @@ def check_output_free(output: Path, overwrite: bool) -> None:
 def write_sidecar(directory: Path, info: dict[str, Any]) -> None:
     """Write the sidecar JSON with the format header."""
     content = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **info}
-    write_text_atomically(directory / SIDECAR_NAME, json.dumps(content, indent=1) + "\n")
+    write_json_atomically(directory / SIDECAR_NAME, content)

@@ -21,6 +21,7 @@ from vermo_cli.evaluate.evaluator_set import EvaluatorSet
 from vermo_cli.evaluate.scoring import (
     DIVERSITY_PAIRS,
     MULTIMODALITY_PAIRS,
+    R_PRECISION_BATCH,
     Scoring,
     r_precision_batch,
 )
@@ -86,7 +87,8 @@ class MetricSummary:
 
 @dataclass
 class BenchmarkReport:
-    """The result of one `vermo eval`: a row per system, and how it was obtained."""
+    """The result of one `vermo eval`: a row per system, how it was obtained, what a reader must
+    know to compare it (`notes`), and for captioning tasks the captions that were scored."""
 
     task: str
     metrics: list[str]
@@ -95,6 +97,9 @@ class BenchmarkReport:
     seconds: float
     model_row: str = "model"
     notes: list[str] = field(default_factory=list)
+    captions: dict[str, Any] | None = None
+    """Captioning tasks: `baseline` (its system and caption, or None) and `clips`, per clip its
+    `id`, reference `captions` and the model's caption of each replication (`generated`)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN written as null)."""
@@ -120,7 +125,21 @@ class BenchmarkReport:
             "protocol": self.protocol,
             "seconds": self.seconds,
             "notes": self.notes,
+            "captions": self.captions,
         }
+
+
+def comparability_notes(task: TaskSpec, clips: int) -> list[str]:
+    """What makes these numbers not comparable with published ones: R-precision ranked among
+    fewer than 32 motions when there are fewer clips (a smaller batch scores higher)."""
+    notes = []
+    batch = r_precision_batch(clips)
+    if any(name.startswith("r_precision") for name in task.metrics) and batch < R_PRECISION_BATCH:
+        notes.append(
+            f"R-precision ranked each text among {batch} motions, not {R_PRECISION_BATCH} "
+            f"(only {clips} clips): not comparable with published numbers"
+        )
+    return notes
 
 
 def summarize(values: list[float]) -> MetricSummary:
@@ -217,6 +236,7 @@ class Benchmark:
         values: dict[str, dict[str, list[float]]] = {
             system: {name: [] for name in task.metrics} for system in systems
         }
+        generated_captions: list[list[str | None]] = []
         done = 0
 
         def advance(count: int, _: int) -> None:
@@ -236,6 +256,7 @@ class Benchmark:
             generations = self._generate(seed, advance)
             done += self._replies_per_replication
             model = model_outputs("model", generations, self.multimodality)
+            generated_captions.append(model.captions)
             scorings = [*fixed, Scoring(task, clips, model, self.evaluators, seed, real=real)]
             if shifted:
                 late = half_beat_late(model, delays)
@@ -255,7 +276,25 @@ class Benchmark:
                 request, task, self.data, self.model, self.evaluators, self.multimodality
             ),
             seconds=time.perf_counter() - began,
+            notes=comparability_notes(task, len(clips)),
+            captions=self._captions(generated_captions) if "caption" in task.reply else None,
         )
+
+    def _captions(self, generated: list[list[str | None]]) -> dict[str, Any]:
+        """The report's `captions`: the baseline's and, per clip, the references and the model's
+        caption in each replication (`generated[replication][clip]`)."""
+        baseline = None
+        if self.baseline is not None:
+            baseline = {"system": self.baseline.name, "caption": self.baseline.captions[0]}
+        clips = [
+            {
+                "id": clip.id,
+                "captions": list(clip.captions),
+                "generated": [replication[index] for replication in generated],
+            }
+            for index, clip in enumerate(self.data.clips)
+        ]
+        return {"baseline": baseline, "clips": clips}
 
     def _generate(self, seed: int, advance: ProgressCallback) -> list[Generation]:
         """One reply per clip, plus the MultiModality samples of the first clips."""

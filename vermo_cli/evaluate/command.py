@@ -3,18 +3,17 @@ options, call `run_benchmark` / `fit_evaluator`, and print the table."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TextColumn
+from rich.progress import TaskID, TextColumn
 from rich.table import Table
 
 from vermo_cli.console import console, error_console, user_errors
-from vermo_cli.files import check_output_file, write_text_atomically
+from vermo_cli.files import check_output_file, write_json_atomically
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
@@ -38,8 +37,8 @@ def default_json_path(checkpoint: Path | None, task: str, split: str) -> Path:
 
 
 def write_report(report: BenchmarkReport, path: Path) -> None:
-    """Write the report's JSON atomically (a temporary file renamed into place)."""
-    write_text_atomically(path, json.dumps(report.to_json(), indent=1, allow_nan=False) + "\n")
+    """Write the report's strict JSON atomically (a temporary file renamed into place)."""
+    write_json_atomically(path, report.to_json())
 
 
 def report_table(report: BenchmarkReport) -> Table:
@@ -170,6 +169,8 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
                 return
             write_report(report, path)
             console.print(report_table(report))
+            for note in report.notes:
+                console.print(f"note: {note}")
             for name, entry in report.protocol["evaluators"].items():
                 console.print(f"evaluator {name}: {entry.get('summary', entry['path'])}")
             console.print(f"wrote {path} ({report.seconds:.0f} s)")
@@ -227,11 +228,13 @@ def fit_evaluator_command(
         bar = progress_bar(
             TextColumn("steps · loss {task.fields[loss]:.4f}"), console=error_console
         )
-        progress_task = bar.add_task(f"{kind} evaluator", total=None, loss=float("nan"))
+        progress_task: TaskID | None = None
 
         def advance(step: int, total: int, values: dict[str, float]) -> None:
-            if not bar.live.is_started:
+            nonlocal progress_task
+            if progress_task is None:
                 bar.start()
+                progress_task = bar.add_task(f"{kind} evaluator", total=total, loss=values["loss"])
             bar.update(progress_task, completed=step, total=total, loss=values["loss"])
 
         try:

@@ -8,7 +8,6 @@ gesture one. Every random draw is a function of (seed, step), so a seed gives th
 from __future__ import annotations
 
 import csv
-import json
 import math
 import shutil
 import time
@@ -67,7 +66,7 @@ from vermo_cli.evaluator_models.store import (
     summary_line,
 )
 from vermo_cli.evaluator_models.text_encoder import sentence_encoder
-from vermo_cli.files import check_output_directory, publish_directory, staging_directory
+from vermo_cli.files import check_output_directory, json_text, publish_directory, staging_directory
 from vermo_cli.metrics.retrieval import R_PRECISION_BATCH_SIZE, r_precision
 from vermo_cli.schedule import warmup_cosine_factor
 
@@ -509,4 +508,4 @@ def _evaluator_info(
 
 
 def _write_info(directory: Path, info: dict[str, Any]) -> None:
-    (directory / INFO_NAME).write_text(json.dumps(info, indent=1) + "\n")
+    (directory / INFO_NAME).write_text(json_text(info))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
-from vermo_cli.files import check_output_file, write_atomically, write_text_atomically
+from vermo_cli.files import (
+    check_output_file,
+    write_atomically,
+    write_json_atomically,
+)
 from vermo_cli.generate.session import Generation, Sample
 from vermo_cli.messages.tasks import TaskSpec
 from vermo_cli.motion.bvh_export import write_joints_bvh
@@ -103,7 +106,7 @@ def write_sample(
             "prompt": prompt,
             "tokens": sample.reply_ids,
         }
-        write_text_atomically(path, json.dumps(record, indent=1) + "\n")
+        write_json_atomically(path, record)
         written.append(path)
     return written
 

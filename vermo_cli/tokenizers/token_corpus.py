@@ -28,7 +28,7 @@ from vermo_cli.data.store import (
     open_corpus,
 )
 from vermo_cli.errors import CorpusError
-from vermo_cli.files import publish_directory, staging_directory
+from vermo_cli.files import json_text, publish_directory, staging_directory
 from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 
@@ -110,7 +110,7 @@ def encode_corpus(
     try:
         datasets.disable_progress_bars()
         encoded.save_to_disk(str(staging))
-        (staging / TOKENS_SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n")
+        (staging / TOKENS_SIDECAR).write_text(json_text(sidecar))
         publish_directory(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -27,7 +27,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import write_json_atomically
 
 VOCABULARY_FILE = "vermo_vocabulary.json"
 FORMAT = "vermo-vocabulary"
@@ -188,7 +188,7 @@ class Vocabulary:
             },
             "built_for": self.built_for.__dict__,
         }
-        write_text_atomically(directory / VOCABULARY_FILE, json.dumps(record, indent=1) + "\n")
+        write_json_atomically(directory / VOCABULARY_FILE, record)
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:

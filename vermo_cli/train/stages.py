@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import check_output_directory, write_text_atomically
+from vermo_cli.files import check_output_directory, write_json_atomically
 from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
 from vermo_cli.messages.training_examples import TaskExampleSource, read_clips, vocabulary_texts
 from vermo_cli.tokenizers.vocabulary import (
@@ -247,7 +247,7 @@ def _write_run_record(
         "init": str(request.init.resolve()) if request.init else None,
         "examples_per_epoch": tasks,
     }
-    write_text_atomically(request.output / RUN_FILE, json.dumps(record, indent=1) + "\n")
+    write_json_atomically(request.output / RUN_FILE, record)
 
 
 def _article(word: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Self
 import numpy as np
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import write_text_atomically
+from vermo_cli.files import write_json_atomically
 
 CODEC_FILE = "codec.json"
 CODEC_FORMAT = "vermo-codec"
@@ -128,7 +128,7 @@ def read_codec_manifest(directory: Path) -> dict[str, Any]:
 def write_codec_manifest(directory: Path, plugin: str, config: dict[str, Any]) -> None:
     """Write `codec.json` into `directory` atomically (temporary file, then rename)."""
     content = {"format": CODEC_FORMAT, "version": CODEC_VERSION, "plugin": plugin, "config": config}
-    write_text_atomically(Path(directory) / CODEC_FILE, json.dumps(content, indent=1) + "\n")
+    write_json_atomically(Path(directory) / CODEC_FILE, content)
 
 
 def fingerprint(files: list[Path], config: dict[str, Any]) -> str:

@@ -27,7 +27,11 @@ from vermo_cli import __version__
 from vermo_cli.checkpoints import load_checkpoint
 from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
-from vermo_cli.files import check_output_directory, write_atomically, write_text_atomically
+from vermo_cli.files import (
+    check_output_directory,
+    write_atomically,
+    write_json_atomically,
+)
 from vermo_cli.motion.skeleton import JOINT_NAMES
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.flowvq.data import (
@@ -410,4 +414,4 @@ def fit_flowvq(
 
 
 def _write_info(path: Path, info: dict[str, Any]) -> None:
-    write_text_atomically(path, json.dumps(info, indent=1))
+    write_json_atomically(path, info)
