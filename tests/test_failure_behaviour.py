@@ -12,10 +12,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pytest
+import torch
 import yaml
-from conftest import cli_error, run_cli
+from conftest import CodeRunningPayload, cli_error, run_cli
+from safetensors.torch import load_file, save_file
 from typer.testing import CliRunner
 
 from vermo_cli.cli import app
@@ -101,6 +104,75 @@ def _cut_short(source: Path, target: Path, keep: float = 0.5) -> Path:
     data = source.read_bytes()
     target.write_bytes(data[: int(len(data) * keep)])
     return target
+
+
+def _craft(files: list[Path], marker: Path) -> None:
+    """Replace each of `files` by a torch-saved state whose unpickling would create `marker`."""
+    assert files, "nothing to craft"
+    for path in files:
+        torch.save({"model": CodeRunningPayload(marker)}, path)
+
+
+def _swap_weights(directory: Path, name: str, target: Path) -> Path:
+    """A copy of `directory` whose weight file `name` holds slightly different weights."""
+    shutil.copytree(directory, target, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    tensors = load_file(str(directory / name))
+    first = next(key for key, tensor in tensors.items() if tensor.is_floating_point())
+    tensors[first] = tensors[first] + 1e-3
+    save_file(tensors, str(target / name))
+    return target
+
+
+def _crafted_places(root: Path, runs: Path, evaluator: Path, bad: Path) -> dict[str, Path]:
+    """Runs whose checkpoints would run code when unpickled (the marker each would create lies
+    inside the run, so the test's snapshot would see it), swapped weights, a run with only a
+    pickled model, a checkpoint index that leaves the run, a corpus naming audio outside it."""
+    tokenizer_run = bad / "crafted-tokenizer"
+    shutil.copytree(root / "tokenizer", tokenizer_run)
+    _craft(sorted(tokenizer_run.glob("checkpoints/stage*/step-*.pt")), tokenizer_run / "marker")
+    codec_run = bad / "crafted-codec"
+    shutil.copytree(root / "codec", codec_run)
+    _craft([codec_run / "checkpoint.pt"], codec_run / "marker")
+    lm_run = bad / "crafted-run"
+    shutil.copytree(runs / "pre", lm_run)
+    _craft(sorted(lm_run.glob("checkpoints/*/*model_states.pt")), lm_run / "marker")
+    escaping = bad / "escaping-run"
+    shutil.copytree(runs / "pre", escaping)
+    (escaping / "checkpoints" / "latest").write_text("../../elsewhere")
+    pickled = bad / "pickled-run"
+    shutil.copytree(runs / "sft", pickled, ignore=shutil.ignore_patterns("checkpoints", "logs"))
+    for weights in (pickled / "model").glob("*.safetensors"):
+        weights.unlink()
+    torch.save(
+        {"weight": CodeRunningPayload(pickled / "marker")}, pickled / "model" / "pytorch_model.bin"
+    )
+    rows = datasets.load_from_disk(str(root / "corpus"))
+    rows = rows.map(
+        lambda row: (
+            {"audio": {**row["audio"], "path": "../../etc/passwd"}}
+            if row["audio"] is not None
+            else {}
+        )
+    )
+    rows.save_to_disk(str(bad / "escaping-corpus"))
+    shutil.copyfile(
+        root / "corpus" / "vermo_corpus.json", bad / "escaping-corpus" / "vermo_corpus.json"
+    )
+    return {
+        "CRAFTED_TOKENIZER": tokenizer_run,
+        "CRAFTED_CODEC": codec_run,
+        "CRAFTED_RUN": lm_run,
+        "ESCAPING_RUN": escaping,
+        "PICKLED_RUN": pickled,
+        "SWAPPED_TOKENIZER": _swap_weights(
+            root / "tokenizer", "stage1.safetensors", bad / "swapped-tokenizer"
+        ),
+        "SWAPPED_FLOW": _swap_weights(root / "tokenizer", "flow.safetensors", bad / "swapped-flow"),
+        "SWAPPED_EVALUATOR": _swap_weights(
+            evaluator, "model.safetensors", bad / "swapped-evaluator"
+        ),
+        "ESCAPING_CORPUS": bad / "escaping-corpus",
+    }
 
 
 def _copy_with_cut_file(directory: Path, target: Path, name: str) -> Path:
@@ -206,6 +278,7 @@ def places(
         "BROKEN_CORPUS": bad / "broken-corpus",
         "CUT_CORPUS": bad / "cut-corpus",
         "BROKEN_TOKENS": bad / "broken-tokens",
+        **_crafted_places(root, runs, evaluator, bad),
     }
 
 

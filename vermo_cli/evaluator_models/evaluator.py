@@ -240,8 +240,8 @@ def load_evaluator(
     one, or if its weights changed since `evaluator.json` was written."""
     directory = Path(path)
     info = read_info(directory)
+    weights = read_safetensors(directory / WEIGHTS_NAME)  # first: a cut file is named as such
     check_identity(directory, info)
-    weights = read_safetensors(directory / WEIGHTS_NAME)
     device = torch.device(device)
     if info["kind"] == "text-motion":
         recipe = TextMotionEvaluatorRecipe.model_validate(info["recipe"])

@@ -130,10 +130,13 @@ def train_stage(
     request, vocabulary = prepared.request, prepared.vocabulary
     if request.overwrite and not request.resume:
         remove_run(request.output)
-    request.output.mkdir(parents=True, exist_ok=True)
-    vocabulary.save(request.output / VOCABULARY_DIR)
     counts = prepared.source.task_counts()
-    _write_run_record(request, prepared.recipe, counts, prepared.corpus_info)
+    if not request.resume:
+        # A resumed run keeps the vocabulary and record it started with (`prepare_stage` checked
+        # them), so a resume that is refused later, at the checkpoint, has written nothing.
+        request.output.mkdir(parents=True, exist_ok=True)
+        vocabulary.save(request.output / VOCABULARY_DIR)
+        _write_run_record(request, prepared.recipe, counts, prepared.corpus_info)
     summary = train_language_model(
         prepared.source,
         len(vocabulary),

@@ -110,15 +110,19 @@ class FlowVQTokenizer:
         if info.get("joint_names") != list(JOINT_NAMES):
             raise TokenizerError(f"{directory}: tokenizer was trained on another joint set")
         recipe = load_flowvq_recipe(directory / RECIPE_NAME)
+        # Read first, so that a file cut short is reported as such, not as changed weights.
+        stage1_state = read_safetensors(directory / STAGE1_WEIGHTS)
+        has_flow = (directory / FLOW_WEIGHTS).is_file()
+        flow_state = read_safetensors(directory / FLOW_WEIGHTS) if has_flow else None
         identity = _verified_identity(directory, info, recipe)
         vqvae = MotionVqVae(recipe.vqvae)
-        vqvae.load_state_dict(read_safetensors(directory / STAGE1_WEIGHTS))
+        vqvae.load_state_dict(stage1_state)
         flow = None
-        if (directory / FLOW_WEIGHTS).is_file():
+        if flow_state is not None:
             flow = FlowMatchingDecoder(
                 recipe.flow, recipe.vqvae.width, recipe.vqvae.compression, recipe.vqvae.channels
             )
-            flow.load_state_dict(read_safetensors(directory / FLOW_WEIGHTS))
+            flow.load_state_dict(flow_state)
             flow.to(device)
         return cls(directory, recipe, info, vqvae.to(device), flow, identity)
 
