@@ -54,6 +54,12 @@ def render_app() -> typer.Typer:
 APP = render_app()
 
 
+@pytest.fixture(autouse=True)
+def _outputs_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own folder, where renders without `-o` land (in `outputs/`)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def render(*args: str | Path) -> str:
     """Run `render ARGS`; return its output with line wraps undone, failing on a non-zero exit."""
     result = runner.invoke(APP, ["render", *map(str, args)])
@@ -220,7 +226,7 @@ def test_npz_audio_comes_along(tmp_path: Path) -> None:
     save_motion_npz(path, joints, body_only_mask(), audio=waveform, audio_rate=np.int32(8000))
     motion = load_render_motion(path)
     assert motion.audio is not None and motion.audio.rate == 8000 and motion.audio.seconds == 0.1
-    assert motion.fps == 30.0 and motion.stem == tmp_path / "m"
+    assert motion.fps == 30.0 and motion.stem == Path("outputs") / "m"  # never beside the input
     assert motion.at_fps(15.0).joints.shape[1] == resampled_frame_count(4, 30.0, 15.0)
 
 
@@ -309,11 +315,11 @@ def test_two_people_with_audio_and_resampling(tmp_path: Path) -> None:
     audio = tone(tmp_path / "tone.wav", seconds=5.0)
     output = render(motion, "--video", "--audio", audio, "--fps", "20", "--size", "160x128")
     assert "2 people" in output and "with audio" in output
-    frames, seconds, container, has_audio = probe(tmp_path / "pair.mp4")
+    frames, seconds, container, has_audio = probe(tmp_path / "outputs" / "pair.mp4")
     expected = resampled_frame_count(87, 30.0, 20.0)
     assert frames == expected and abs(seconds - expected / 20) < 0.06
     assert has_audio and container < expected / 20 + 0.1  # the 5 s tone is cut to the video
-    images = video_frames(tmp_path / "pair.mp4")
+    images = video_frames(tmp_path / "outputs" / "pair.mp4")
     assert images[0].shape == (128, 160, 3)
     assert_drawn(images[len(images) // 2], (BLUE, ORANGE))
     assert np.abs(images[0].astype(int) - images[-1].astype(int)).mean() > 0.5  # people move
@@ -470,7 +476,7 @@ def test_mannequins_of_two_people(tmp_path: Path) -> None:
     motion = two_people_npz(tmp_path / "pair.npz")
     arguments = ["--sheet", "--sheet-frames", "4", "--size", "128", "--body", "mannequin"]
     render(motion, *arguments)
-    with Image.open(tmp_path / "pair.png") as sheet:
+    with Image.open(tmp_path / "outputs" / "pair.png") as sheet:
         assert sheet.size == (4 * 128, 128)
         for column in range(4):
             assert_drawn(
@@ -491,6 +497,6 @@ def test_smplh_bodies_fitted_and_drawn(tmp_path: Path, smplh_model_dir: Path) ->
     assert "fitted SMPL-H to 1 person" in output
     error = float(output.split("mean joint error ")[1].split(" mm")[0])
     assert error < 20.0
-    assert video_frames(tmp_path / "posed.mp4")[0].shape == (96, 96, 3)
-    with Image.open(tmp_path / "posed.png") as sheet:
+    assert video_frames(tmp_path / "outputs" / "posed.mp4")[0].shape == (96, 96, 3)
+    with Image.open(tmp_path / "outputs" / "posed.png") as sheet:
         assert_drawn(np.asarray(sheet.convert("RGB"))[:, :96], (BLUE,))

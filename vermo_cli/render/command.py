@@ -46,8 +46,8 @@ def render(
             "--output",
             "-o",
             help="Output path (or an existing directory); .mp4 (video) and .png (sheet) are "
-            "added or swapped in. Default: the input's path (a corpus clip: its id, in the "
-            "current directory).",
+            "added or swapped in. Default: outputs/NAME, NAME the input file's name without "
+            "its suffix (a corpus clip: its id with / as _).",
         ),
     ] = None,
     video: Annotated[

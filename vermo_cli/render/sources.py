@@ -33,11 +33,16 @@ class AudioClip:
         return AudioClip(self.waveform[start:end], self.rate)
 
 
+DEFAULT_RENDER_DIR = Path("outputs")
+"""Where a render goes when no `-o` is given (relative to the current directory): a command
+never writes beside its input, which may be a read-only dataset."""
+
+
 @dataclass(frozen=True)
 class RenderMotion:
     """A motion to draw: `joints` `[agents, frames, 52, 3]` float32 metres, y up, at `fps`;
     `joint_mask` `[52]` bool (False: not drawn); `audio` that goes with it (or None); `stem` the
-    default output path without suffix."""
+    default output path without suffix (under `DEFAULT_RENDER_DIR`, never beside the input)."""
 
     joints: np.ndarray
     joint_mask: np.ndarray
@@ -115,7 +120,7 @@ def _npz_motion(path: Path) -> RenderMotion:
         if waveform.size:
             audio = AudioClip(waveform, int(content["audio_rate"]))
     joints = np.asarray(content["joints"], dtype=np.float32)
-    return RenderMotion(joints, mask.astype(bool), fps, audio, path.with_suffix(""))
+    return RenderMotion(joints, mask.astype(bool), fps, audio, DEFAULT_RENDER_DIR / path.stem)
 
 
 def _bvh_motion(path: Path, joint_map: Path | None) -> RenderMotion:
@@ -124,7 +129,9 @@ def _bvh_motion(path: Path, joint_map: Path | None) -> RenderMotion:
 
     take = load_bvh_as_smplh(path, joint_map)
     joints = np.asarray(take.joints, dtype=np.float32)[None]
-    return RenderMotion(joints, take.joint_mask, float(take.fps), None, path.with_suffix(""))
+    return RenderMotion(
+        joints, take.joint_mask, float(take.fps), None, DEFAULT_RENDER_DIR / path.stem
+    )
 
 
 def _corpus_clip(path: Path, clip: str) -> RenderMotion:
@@ -147,5 +154,5 @@ def _corpus_clip(path: Path, clip: str) -> RenderMotion:
         np.asarray(row["joint_mask"], dtype=bool),
         float(row["fps"]),
         audio,
-        Path(clip.replace("/", "_")),
+        DEFAULT_RENDER_DIR / clip.replace("/", "_"),
     )
