@@ -405,3 +405,38 @@ def test_sample_prediction_is_turned_into_the_velocity_the_sampler_integrates() 
     torch.testing.assert_close(velocity, (noisy - motion) / sigma)
     # an Euler step to sigma = 0 lands on the predicted motion
     torch.testing.assert_close(noisy - sigma * velocity, motion)
+
+
+def test_overwrite_deletes_only_a_tokenizer_run(corpus: Path, tmp_path: Path) -> None:
+    """`--overwrite` never deletes a folder that is not a FlowVQ run (a mistyped -o)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    line = cli_error(
+        "tokenize", "fit", "--data", corpus, "--recipe", tiny_recipe(tmp_path / "r.yaml"),
+        "-o", mine, "--overwrite",
+    )  # fmt: skip
+    assert line == f"error: {mine}: not a FlowVQ tokenizer run; refusing to overwrite it"
+    assert [path.name for path in mine.iterdir()] == ["notes.txt"]
+
+
+def test_stage_two_alone_retrains_the_flow_decoder_and_keeps_stage_one(
+    corpus: Path, tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tokenizer_dir, run)
+    stage1 = (run / "stage1.safetensors").read_bytes()
+    recipe = tiny_recipe(tmp_path / "recipe.yaml")
+    line = cli_error(
+        "tokenize", "fit", "--data", corpus, "--recipe", recipe, "-o", run, "--stage", "2"
+    )
+    assert "already has a stage 2 (pass --overwrite" in line
+    info = fit_flowvq(corpus, run, recipe, stages=(2,), overwrite=True)
+    assert (run / "stage1.safetensors").read_bytes() == stage1
+    assert set(info["stages"]) == {"1", "2"}
+    assert FlowVQTokenizer.load(run).identity == FlowVQTokenizer.load(tokenizer_dir).identity
+    fresh = tmp_path / "fresh"
+    line = cli_error(
+        "tokenize", "fit", "--data", corpus, "--recipe", recipe, "-o", fresh, "--stage", "2"
+    )
+    assert "stage 2 needs stage 1 first" in line and not fresh.exists()

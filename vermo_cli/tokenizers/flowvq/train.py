@@ -283,9 +283,14 @@ def evaluate_loss(plan: StagePlan, batches: list[MotionBatch]) -> float:
     return total / max(weight, 1.0)
 
 
-def _prepare_output(
-    output: Path, recipe_path: Path | None, resume: bool, overwrite: bool
+def _read_recipe(
+    output: Path, recipe_path: Path | None, resume: bool, overwrite: bool, flow_only: bool
 ) -> FlowVQRecipe:
+    """The run's recipe: the copy in `output` when resuming (a `--recipe` given too must equal
+    it), else `recipe_path`'s. Refuses, before anything is written or deleted, an `output` that
+    holds files without `--overwrite`, or that `--overwrite` would delete but is no FlowVQ run.
+    With `flow_only` (stage 2 alone, not resumed) `output` must hold a finished stage 1 of the
+    same `vqvae` section; only an existing stage 2 needs `--overwrite`."""
     recipe_copy = output / RECIPE_NAME
     if resume:
         if not recipe_copy.is_file():
@@ -300,15 +305,50 @@ def _prepare_output(
     if recipe_path is None:
         raise TokenizerError("--recipe is required (e.g. recipes/flowvq-tiny.yaml)")
     recipe = load_flowvq_recipe(recipe_path)
+    if flow_only:
+        _check_flow_retrain(output, recipe, overwrite)
+        return recipe
     if output.exists() and any(output.iterdir()):
         if not overwrite:
             raise TokenizerError(
                 f"{output}: already exists (pass --resume to continue it, --overwrite to replace)"
             )
-        shutil.rmtree(output)
-    output.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(recipe_path, recipe_copy)
+        if not any((output / name).exists() for name in (RECIPE_NAME, INFO_NAME, "checkpoints")):
+            raise TokenizerError(f"{output}: not a FlowVQ tokenizer run; refusing to overwrite it")
     return recipe
+
+
+def _check_flow_retrain(output: Path, recipe: FlowVQRecipe, overwrite: bool) -> None:
+    """`TokenizerError` unless `output` holds a finished stage 1 that `recipe`'s `vqvae` section
+    describes, and, where it holds a stage 2 already, `overwrite` allows replacing it."""
+    if not all((output / name).is_file() for name in (STAGE1_WEIGHTS, INFO_NAME, RECIPE_NAME)):
+        raise TokenizerError(f"{output}: stage 2 needs stage 1 first (run with --stage 1)")
+    if load_flowvq_recipe(output / RECIPE_NAME).vqvae != recipe.vqvae:
+        raise TokenizerError(
+            f"{output}: the recipe's vqvae section differs from the one stage 1 was trained with"
+        )
+    has_flow = (output / FLOW_WEIGHTS).exists() or _checkpoint_dir(output, 2).exists()
+    if has_flow and not overwrite:
+        raise TokenizerError(
+            f"{output}: already has a stage 2 (pass --overwrite to retrain it, --resume to "
+            "continue it)"
+        )
+
+
+def _start_output(output: Path, recipe_path: Path, info: dict[str, Any] | None) -> None:
+    """Make `output` ready for a fresh run, once the corpus has been read (so bad data never
+    costs the old run): emptied of an old run that `_read_recipe` allowed to replace, or, given
+    the kept stage 1's `info` (stage 2 alone), emptied of stage 2 only; the recipe copied in."""
+    if info is None:
+        if output.exists():
+            shutil.rmtree(output)
+        output.mkdir(parents=True)
+    else:
+        (output / FLOW_WEIGHTS).unlink(missing_ok=True)
+        shutil.rmtree(_checkpoint_dir(output, 2), ignore_errors=True)
+        info["stages"].pop("2", None)
+        _write_info(output / INFO_NAME, info)
+    shutil.copyfile(recipe_path, output / RECIPE_NAME)
 
 
 def _check_joint_set(corpus: Corpus) -> None:
@@ -352,16 +392,21 @@ def fit_flowvq(
     check_output_directory(output, beside=False)
     corpus = open_corpus(corpus_path)
     _check_joint_set(corpus)
-    recipe = _prepare_output(output, recipe_path, resume, overwrite)
+    flow_only = tuple(stages) == (2,) and not resume
+    recipe = _read_recipe(output, recipe_path, resume, overwrite, flow_only)
     torch.manual_seed(recipe.seed)
     info_path = output / INFO_NAME
-    existing = json.loads(info_path.read_text()) if info_path.is_file() else None
+    keeps_stage1 = resume or flow_only
+    existing = json.loads(info_path.read_text()) if keeps_stage1 and info_path.is_file() else None
     normalizer = (
         MotionNormalizer.from_json(existing["normalizer"])
         if existing
         else _corpus_normalizer(corpus, recipe.vqvae.features)
     )
     train, validation_bank = _banks(corpus, normalizer)
+    if not resume:
+        assert recipe_path is not None  # `_read_recipe` requires it
+        _start_output(output, recipe_path, existing if flow_only else None)
     compression = recipe.vqvae.compression
     info: dict[str, Any] = existing or {
         "format": TOKENIZER_FORMAT,
