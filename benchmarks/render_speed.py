@@ -74,7 +74,11 @@ def main() -> None:
             save_motion_npz(source, joints, mask, fps=FPS)
             began = time.perf_counter()
             request = RenderRequest(
-                source=source, size=args.size, body=args.body, body_model=args.body_model
+                source=source,
+                output=source.with_suffix(""),
+                size=args.size,
+                body=args.body,
+                body_model=args.body_model,
             )
             report = run_render(request)
             wall = time.perf_counter() - began

@@ -387,7 +387,9 @@ def _render(paths: QuickstartPaths, progress: StageProgress, report: QuickstartR
             self.done += 1
             progress.update(self.done)
 
-    request = RenderRequest(source=paths.outputs / "wave.npz", sheet=True, overwrite=True)
+    request = RenderRequest(
+        source=paths.outputs / "wave.npz", output=paths.outputs / "wave", sheet=True, overwrite=True
+    )
     run_render(request, Adapter())
 
 

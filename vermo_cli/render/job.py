@@ -40,13 +40,14 @@ class FrameProgress(Protocol):
 @dataclass(frozen=True)
 class RenderRequest:
     """What to render and where. `source`: `.npz`, `.bvh` or corpus directory (`clip`: the clip
-    id). `output`: path for the files (`.mp4` / `.png` added or swapped in), or None for the
-    source's stem. `size`: `512` or `640x480` pixels. `fps`: frames per second of the output
-    (None: the motion's). `audio`: an audio file to use instead of the motion's own.
-    `sheet_frames`: tiles on the contact sheet. `follow`: the camera follows the people slowly
-    instead of framing the whole motion at once. `body`: how people are drawn (a `BodyKind`
-    value: skeleton, mannequin or smplh); `body_model`: the folder with the SMPL-H model files
-    (for smplh only). `overwrite`: replace existing output files (refused otherwise)."""
+    id). `output`: path for the files (`.mp4` / `.png` added or swapped in), or None for
+    `outputs/NAME` (NAME the source's file name without its suffix). `size`: `512` or
+    `640x480` pixels. `fps`: frames per second of the output (None: the motion's). `audio`: an
+    audio file to use instead of the motion's own. `sheet_frames`: tiles on the contact sheet.
+    `follow`: the camera follows the people slowly instead of framing the whole motion at once.
+    `body`: how people are drawn (a `BodyKind` value: skeleton, mannequin or smplh);
+    `body_model`: the folder with the SMPL-H model files (for smplh only). `overwrite`: replace
+    existing output files (refused otherwise)."""
 
     source: Path
     clip: str | None = None
