@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 
 _REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 """How torch's restricted unpickler names the function or class it refused."""
@@ -46,5 +46,5 @@ def load_checkpoint(
             f"{path}: not loaded: {named}a checkpoint may hold only tensors and plain data"
         ) from None
     except Exception as error:  # a damaged file raises anything from zipfile, pickle or torch
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "empty or cut short"
+        reason = first_line(error, "empty or cut short")
         raise CheckpointError(f"{path}: not a readable checkpoint ({reason})") from None

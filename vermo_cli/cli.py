@@ -8,7 +8,7 @@ import sys
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -268,6 +268,24 @@ class _RichCountProgress:
             self.progress.update(self.task, advance=clips)
 
 
+class _TaskFromFirstStep:
+    """A progress task that appears with its first step, so that an error found before any
+    step (a refused checkpoint, say) stays the command's only line."""
+
+    def __init__(self, bar: Progress, description: str, **fields: Any) -> None:
+        self.bar, self.description, self.fields = bar, description, fields
+        self.task: TaskID | None = None
+
+    def update(self, **changes: Any) -> None:
+        """`Progress.update` of the task; the first call adds it with these values."""
+        if self.task is not None:
+            self.bar.update(self.task, **changes)
+            return
+        fields = {**self.fields, **changes}
+        total, completed = fields.pop("total", None), fields.pop("completed", 0)
+        self.task = self.bar.add_task(self.description, total=total, completed=completed, **fields)
+
+
 def _bar(*extra: TextColumn) -> Progress:
     return progress_bar(*extra, console=error_console)
 
@@ -341,12 +359,12 @@ def _fit_audio_codec(
     check_codec_output(output, resume, overwrite)
     columns = (TextColumn("loss {task.fields[loss]:.4f} · codes {task.fields[codes]:.0f}"),)
     with _bar(*columns) as bar:
-        tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
+        task = _TaskFromFirstStep(bar, "audio codec")
 
         def advance(step: int, steps: int, losses: dict[str, float]) -> None:
-            if not tasks:
-                tasks.append(bar.add_task("audio codec", total=steps, loss=float("nan"), codes=0))
-            bar.update(tasks[0], completed=step, loss=losses["loss"], codes=losses["codes_used"])
+            task.update(
+                total=steps, completed=step, loss=losses["loss"], codes=losses["codes_used"]
+            )
 
         fit_audio_codec(
             data, settings, output, progress=advance, resume=resume, overwrite=overwrite
@@ -536,16 +554,14 @@ def _train(
             ),
         )
         with _bar(*columns) as bar:
-            tasks: list[TaskID] = []  # the bar appears with the first step, after any early error
+            task = _TaskFromFirstStep(bar, stage, val=float("nan"))
 
             def advance(
                 step: int, total: int, loss: float, speed: float, validation: float | None
             ) -> None:
-                if not tasks:
-                    tasks.append(bar.add_task(stage, loss=loss, val=float("nan"), speed=speed))
-                bar.update(tasks[0], total=total, completed=step, loss=loss, speed=speed)
+                task.update(total=total, completed=step, loss=loss, speed=speed)
                 if validation is not None:
-                    bar.update(tasks[0], val=validation)
+                    task.update(val=validation)
 
             summary = train_stage(prepared, advance)
         counts = ", ".join(f"{name} {count:,}" for name, count in summary["tasks"].items())

@@ -27,3 +27,10 @@ class CorpusError(VermoError):
 
 class OutputError(VermoError):
     """An output path cannot be written, or holds something a command may not replace."""
+
+
+def first_line(error: BaseException, default: str | None = None) -> str:
+    """The first line of a library's error message, for a one-line `VermoError`; `default`
+    (or the exception's type name) when the message is empty."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else default or type(error).__name__

@@ -111,11 +111,6 @@ def write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         write(staging)
 
 
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that no reader ever sees half of it."""
-    write_atomically(path, lambda staging: staging.write_bytes(data))
-
-
 def write_text_atomically(path: Path, text: str) -> None:
     """Write UTF-8 `text` to `path` so that no reader ever sees half of it."""
     write_atomically(path, lambda staging: staging.write_text(text, encoding="utf-8"))
@@ -210,3 +205,14 @@ def check_output_directory(path: Path, option: str = "-o", beside: bool = True) 
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path}: is a file; {option} needs a directory path")
     _check_writable_from(path.parent if beside else path, path)
+
+
+def check_replaceable(path: Path, markers: tuple[str, ...], what: str) -> None:
+    """`OutputError` unless `path` is absent, an empty directory, or holds one of `markers` (the
+    files that make it `what`, e.g. "a vermo training run"), so that a mistyped `-o` with
+    `--overwrite` can never delete unrelated files."""
+    path = Path(path)
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    if not any((path / marker).exists() for marker in markers):
+        raise OutputError(f"{path}: not {what}; refusing to overwrite it")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 
 Validated = TypeVar("Validated")
 
@@ -30,7 +30,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise RecipeError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from error
+        raise RecipeError(f"{path}: not valid YAML ({first_line(error)})") from error
     except (OSError, UnicodeDecodeError) as error:
         raise RecipeError(f"{path}: cannot read the recipe ({error})") from error
     if not isinstance(content, dict):

@@ -3,6 +3,7 @@ missing, cut short or corrupt is a one-line error naming it, not a traceback fro
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, PreTrainedModel
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 
 UNREADABLE_WEIGHTS = (SafetensorError, OSError, ValueError, EOFError)
 """What the safetensors and transformers readers raise for a damaged weight file."""
@@ -19,11 +20,6 @@ UNREADABLE_WEIGHTS = (SafetensorError, OSError, ValueError, EOFError)
 
 class WeightsError(VermoError):
     """A weight file is missing, cut short or not a weight file at all."""
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -35,7 +31,7 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         return load_file(str(path))
     except UNREADABLE_WEIGHTS as error:
         raise WeightsError(
-            f"{path}: unreadable weights, cut short or corrupt ({_first_line(error)})"
+            f"{path}: unreadable weights, cut short or corrupt ({first_line(error)})"
         ) from None
 
 
@@ -48,7 +44,7 @@ def check_weight_files(directory: Path) -> None:
                 pass
         except UNREADABLE_WEIGHTS as error:
             raise WeightsError(
-                f"{path}: unreadable weights, cut short or corrupt ({_first_line(error)})"
+                f"{path}: unreadable weights, cut short or corrupt ({first_line(error)})"
             ) from None
 
 
@@ -59,5 +55,12 @@ def load_causal_lm(directory: Path, **options: Any) -> PreTrainedModel:
         return AutoModelForCausalLM.from_pretrained(str(directory), **options)
     except UNREADABLE_WEIGHTS as error:
         raise WeightsError(
-            f"{directory}: unreadable model, a file cut short or corrupt ({_first_line(error)})"
+            f"{directory}: unreadable model, a file cut short or corrupt ({first_line(error)})"
         ) from None
+
+
+def file_sha256(path: Path) -> hashlib._Hash:
+    """A sha256 of a weights file's bytes, read in chunks (about a second per GB), that callers
+    may extend with what else enters an identity."""
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vermo_cli.data.pickles import ARRAY_GLOBALS, RestrictedUnpickler, check_npz_pickles
-from vermo_cli.errors import BodyModelError
+from vermo_cli.errors import BodyModelError, first_line
 from vermo_cli.motion.skeleton import NUM_BODY_JOINTS, body_only_mask, full_mask
 
 ModelType = Literal["smpl", "smplh", "smplx"]
@@ -117,7 +117,7 @@ def _cached_model(path: str, model_type: ModelType, flat_hand_mean: bool):
         with contextlib.redirect_stdout(io.StringIO()):
             return smplx.create(path, model_type=model_type, **options)
     except Exception as error:  # smplx raises anything from pickle, numpy and torch on a bad file
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = first_line(error)
         raise BodyModelError(
             f"{path}: cannot load the body model ({reason}); pass --body-model DIR with your "
             "licensed model files"

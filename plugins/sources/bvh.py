@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from vermo_cli.data.sources import MotionSource
-from vermo_cli.errors import SourceError, UnknownSkeletonError
+from vermo_cli.errors import SourceError, UnknownSkeletonError, first_line
 from vermo_cli.motion.bvh import read_bvh
 from vermo_cli.motion.clip import Caption, SourceClip
 from vermo_cli.motion.retarget import JointMap, retarget_positions, validate_joint_map
@@ -115,7 +115,7 @@ def load_joint_map(path: Path) -> SkeletonSpec:
     try:
         entry = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as error:
-        reason = str(error).splitlines()[0]
+        reason = first_line(error)
         raise SourceError(f"{path}: joint map is not valid YAML ({reason})") from None
     if not isinstance(entry, Mapping):
         raise SourceError(f"{path}: joint map must be a mapping with a 'joints' key")

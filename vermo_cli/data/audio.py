@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from vermo_cli.errors import AudioError
+from vermo_cli.errors import AudioError, first_line
 
 
 def load_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
@@ -30,7 +30,7 @@ def load_audio(path: Path, sample_rate: int | None = None) -> tuple[np.ndarray, 
             )
             break
         except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-            errors.append(str(error).splitlines()[0] if str(error) else type(error).__name__)
+            errors.append(first_line(error))
     if data is None:
         raise AudioError(f"{path}: cannot decode audio ({errors[0]})")
     if data.shape[0] == 0:

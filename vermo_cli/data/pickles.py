@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from vermo_cli.errors import SourceError
+from vermo_cli.errors import SourceError, first_line
 
 _NUMPY_FUNCTIONS: dict[tuple[str, str], Any] = {
     ("multiarray", "_reconstruct"): np.zeros(0).__reduce__()[0],
@@ -76,7 +76,7 @@ def load_array_pickle(path: Path) -> Any:
     except OSError as error:
         raise SourceError(f"{path}: cannot read ({error.strerror})") from None
     except Exception as error:  # a malformed pickle raises anything from pickle and numpy
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = first_line(error)
         raise SourceError(f"{path}: cannot read the pickle ({reason})") from None
 
 

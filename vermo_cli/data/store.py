@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Array3D, Features, List, Value
 
-from vermo_cli.errors import CorpusError
+from vermo_cli.errors import CorpusError, first_line
 from vermo_cli.files import check_output_directory, write_json_atomically
 from vermo_cli.motion.skeleton import NUM_JOINTS
 
@@ -207,7 +207,7 @@ def load_clip_table(path: Path) -> datasets.Dataset:
     try:
         return datasets.load_from_disk(str(path))
     except (OSError, ValueError, pa.ArrowException) as error:
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        detail = first_line(error)
         raise CorpusError(
             f"{path}: unreadable Arrow data, a file cut short or corrupt ({detail})"
         ) from None

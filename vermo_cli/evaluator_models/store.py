@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from vermo_cli.errors import VermoError
+from vermo_cli.weights import file_sha256
 
 EVALUATOR_FORMAT = "vermo-evaluator"
 EVALUATOR_VERSION = 1
@@ -40,8 +41,7 @@ def evaluator_identity(weights: Path, recipe: dict[str, Any], text_model: str | 
     """16 hex digits that change whenever the embeddings could change: the weights file (with
     the normalisation; read in chunks, once per load: about a second per GB), the architecture
     and the text model's identity."""
-    with Path(weights).open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
+    digest = file_sha256(weights)
     digest.update(json.dumps(recipe, sort_keys=True).encode())
     digest.update(f"v{EVALUATOR_VERSION} {text_model}".encode())
     return digest.hexdigest()[:16]

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 from vermo_cli.files import write_atomically
 from vermo_cli.motion.resample import CANONICAL_FPS
 from vermo_cli.motion.validation import validate_motion
@@ -52,7 +52,7 @@ def load_motion_npz(path: Path) -> dict[str, Any]:
                 raise ValueError("a single array, not an archive of named arrays")
             data = {key: content[key] for key in content.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        detail = first_line(error)
         raise VermoError(f"{path}: not a readable .npz ({detail})") from None
     if "joints" not in data:
         raise VermoError(f"{path}: no 'joints' array of shape [agents, frames, 52, 3]")

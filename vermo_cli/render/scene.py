@@ -15,7 +15,7 @@ from types import TracebackType
 
 import numpy as np
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 from vermo_cli.render.bodies import PersonSurface
 from vermo_cli.render.platform import choose_gl_platform
 
@@ -554,7 +554,7 @@ def _offscreen_renderer(width: int, height: int) -> pyrender.OffscreenRenderer:
         return pyrender.OffscreenRenderer(width, height)
     except Exception as error:  # any failure here is the machine's GL setup, not a bug
         platform = choose_gl_platform()
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        detail = first_line(error)
         hint = (
             "install Debian's libosmesa6 and set PYOPENGL_PLATFORM=osmesa"
             if platform == "egl"

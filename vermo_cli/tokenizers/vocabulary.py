@@ -26,7 +26,7 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 from vermo_cli.files import write_json_atomically
 
 VOCABULARY_FILE = "vermo_vocabulary.json"
@@ -242,7 +242,7 @@ def load_text_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
     except (OSError, ValueError) as error:
-        message = str(error).splitlines()[0]
+        message = first_line(error)
         raise VocabularyError(f"{directory}: no usable tokenizer ({message})") from error
     if not isinstance(tokenizer, PreTrainedTokenizerFast):
         raise VocabularyError(f"{directory}: needs a fast (Rust) tokenizer")

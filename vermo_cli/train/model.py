@@ -8,7 +8,7 @@ import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from vermo_cli.errors import VermoError
+from vermo_cli.errors import VermoError, first_line
 from vermo_cli.train.lm_recipe import LmModelConfig
 from vermo_cli.weights import UNREADABLE_WEIGHTS
 
@@ -83,5 +83,5 @@ def _load_local_causal_lm(init: Path) -> PreTrainedModel:
             init, local_files_only=True, attn_implementation=ATTENTION, dtype=torch.float32
         )
     except (*UNREADABLE_WEIGHTS, KeyError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         raise InitModelError(f"--init {init}: not a loadable causal LM ({reason})") from None

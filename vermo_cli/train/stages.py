@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import check_output_directory, write_json_atomically
+from vermo_cli.files import check_output_directory, check_replaceable, write_json_atomically
 from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
 from vermo_cli.messages.training_examples import TaskExampleSource, read_clips, vocabulary_texts
 from vermo_cli.tokenizers.vocabulary import (
@@ -64,8 +64,7 @@ class StageRequest:
 def check_replaceable_run(output: Path) -> None:
     """`StageError` unless `output` is absent, empty or a vermo run, so that a mistyped `-o`
     with `--overwrite` cannot delete unrelated files."""
-    if output.is_dir() and not (output / RUN_FILE).is_file() and any(output.iterdir()):
-        raise StageError(f"{output}: not a vermo training run; refusing to overwrite it")
+    check_replaceable(output, (RUN_FILE,), "a vermo training run")
 
 
 def remove_run(output: Path) -> None:

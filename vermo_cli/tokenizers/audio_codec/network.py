@@ -13,6 +13,7 @@ from safetensors.torch import save_file
 from torch import nn
 from vector_quantize_pytorch import FSQ
 
+from vermo_cli.errors import first_line
 from vermo_cli.files import write_atomically
 from vermo_cli.tokenizers.audio_codec.interface import CodecError, write_codec_manifest
 from vermo_cli.tokenizers.audio_codec.recipe import FSQ_LEVELS, AudioCodecNetworkConfig
@@ -197,6 +198,6 @@ def load_codec_network(directory: Path, config: AudioCodecNetworkConfig) -> Spec
     try:
         network.load_state_dict(read_safetensors(path))
     except (RuntimeError, OSError) as error:
-        message = str(error).splitlines()[0]
+        message = first_line(error)
         raise CodecError(f"{path}: weights do not fit codec.json ({message})") from error
     return network.eval()

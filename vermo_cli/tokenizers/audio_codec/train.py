@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.tensorboard import SummaryWriter
 
 from vermo_cli.checkpoints import load_checkpoint
-from vermo_cli.files import check_output_directory, write_atomically
+from vermo_cli.files import check_output_directory, check_replaceable, write_atomically
 from vermo_cli.schedule import warmup_cosine_factor
 from vermo_cli.tokenizers.audio_codec.data import collect_training_audio, random_crops
 from vermo_cli.tokenizers.audio_codec.interface import CodecError
@@ -45,9 +45,7 @@ def check_codec_output(output: Path, resume: bool, overwrite: bool = False) -> N
         return
     if not overwrite:
         raise CodecError(f"{output}: already holds files (resume the run or choose another -o)")
-    markers = ("codec.json", CHECKPOINT_FILE, LOG_DIR)
-    if not any((output / marker).exists() for marker in markers):
-        raise CodecError(f"{output}: not an audio codec run; refusing to overwrite it")
+    check_replaceable(output, ("codec.json", CHECKPOINT_FILE, LOG_DIR), "an audio codec run")
 
 
 def remove_codec_run(output: Path) -> None:

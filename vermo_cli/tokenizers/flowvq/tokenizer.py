@@ -7,7 +7,6 @@ stage-1 decoder) and, after stage 2, `flow.safetensors` (flow-matching decoder).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +22,7 @@ from vermo_cli.tokenizers.flowvq.features import MotionNormalizer
 from vermo_cli.tokenizers.flowvq.flow_decoder import FlowMatchingDecoder, sample_motion
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe, load_flowvq_recipe
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
-from vermo_cli.weights import read_safetensors
+from vermo_cli.weights import file_sha256, read_safetensors
 
 TOKENIZER_FORMAT = "vermo-flowvq"
 INFO_NAME = "tokenizer.json"
@@ -39,9 +38,8 @@ class TokenizerError(VermoError):
 
 
 def weights_digest(path: Path) -> str:
-    """sha256 (hex) of a weights file, read in chunks (about a second per GB)."""
-    with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    """sha256 (hex) of a weights file."""
+    return file_sha256(path).hexdigest()
 
 
 def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: FlowVQRecipe) -> str:
@@ -49,8 +47,7 @@ def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: Flow
     the stage-1 weights file `weights` (read in chunks, once per load: about a second per GB),
     the normalisation and the autoencoder's architecture. The flow decoder does not enter it:
     it changes decoded motion, never codes."""
-    with Path(weights).open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
+    digest = file_sha256(weights)
     digest.update(json.dumps(normalizer.to_json()).encode())
     digest.update(recipe.vqvae.model_dump_json().encode())
     return digest.hexdigest()[:16]

@@ -29,6 +29,7 @@ from vermo_cli.data.store import Corpus, motion_arrays, open_corpus
 from vermo_cli.errors import CorpusError, VermoError
 from vermo_cli.files import (
     check_output_directory,
+    check_replaceable,
     write_atomically,
     write_json_atomically,
 )
@@ -313,8 +314,7 @@ def _read_recipe(
             raise TokenizerError(
                 f"{output}: already exists (pass --resume to continue it, --overwrite to replace)"
             )
-        if not any((output / name).exists() for name in (RECIPE_NAME, INFO_NAME, "checkpoints")):
-            raise TokenizerError(f"{output}: not a FlowVQ tokenizer run; refusing to overwrite it")
+        check_replaceable(output, (RECIPE_NAME, INFO_NAME, "checkpoints"), "a FlowVQ tokenizer run")
     return recipe
 
 
