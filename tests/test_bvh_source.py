@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from vermo_plugins.sources.bvh import (
     BvhSource,
-    builtin_skeletons,
     dataset_labels,
     load_bvh_as_smplh,
 )
@@ -16,6 +15,7 @@ from vermo_plugins.sources.bvh import (
 from vermo_cli.data.sources import SourceOptions, load_source
 from vermo_cli.errors import SourceError, UnknownSkeletonError
 from vermo_cli.motion.bvh import BvhMotion, write_bvh
+from vermo_cli.motion.bvh_skeletons import builtin_skeletons
 from vermo_cli.motion.canonical import canonicalize_motion, facing_direction
 from vermo_cli.motion.kinematics import forward_kinematics
 from vermo_cli.motion.resample import resample_motion

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import TaskID, TextColumn
@@ -125,6 +126,29 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         overwrite: Annotated[
             bool, typer.Option(help="Replace an existing report (refused without it).")
         ] = False,
+        protocol: Annotated[
+            str,
+            typer.Option(
+                help="btwn: `lafan1` scores the published LAFAN1 in-betweening benchmark "
+                "(L2P at n = 5/15/30/45, zero-velocity and interpolation rows) on "
+                "--train-bvh/--test-bvh instead of a corpus split; one sample per window."
+            ),
+        ] = "vermo",
+        train_bvh: Annotated[
+            Path | None,
+            typer.Option(help="lafan1: training takes (folder or quoted pattern 'DIR/*1.bvh')."),
+        ] = None,
+        test_bvh: Annotated[
+            Path | None,
+            typer.Option(help="lafan1: test takes (folder or quoted pattern), e.g. subject 5."),
+        ] = None,
+        export: Annotated[
+            Path | None,
+            typer.Option(
+                help="lafan1: write the model's frames per window to FILE.npz "
+                "(TAKE_fSTART_nN -> [N, 22, 3] global positions, cm, the BVH's world frame)."
+            ),
+        ] = None,
     ) -> None:
         from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
         from vermo_cli.evaluate.distributed import join_launched_run, world
@@ -132,6 +156,25 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         with user_errors():
             if decoder not in ("flow", "vqvae"):
                 raise BenchmarkError(f"--decoder must be flow or vqvae, not {decoder!r}")
+            if protocol not in ("vermo", "lafan1"):
+                raise BenchmarkError(f"--protocol must be vermo or lafan1, not {protocol!r}")
+            if protocol == "lafan1" or train_bvh or test_bvh or export:
+                run_lafan1_command(
+                    task_name,
+                    protocol,
+                    Lafan1Options(train_bvh, test_bvh, checkpoint, export, json_path, overwrite),
+                    dict(
+                        seed=seed,
+                        temperature=temperature,
+                        top_p=top_p,
+                        batch_size=batch_size,
+                        decoder=decoder,
+                        flow_steps=flow_steps,
+                        candidates=candidates,
+                    ),
+                    limit,
+                )
+                return
             request = BenchmarkRequest(
                 task=task_name,
                 split=split,
@@ -261,6 +304,97 @@ def fit_evaluator_command(
         console.print(f"wrote {written}: {evaluator.summary}")
         if scores:
             console.print(f"validation: {scores}")
+
+
+@dataclass(frozen=True)
+class Lafan1Options:
+    """The options of `vermo eval btwn --protocol lafan1` beyond sampling."""
+
+    train_bvh: Path | None
+    test_bvh: Path | None
+    checkpoint: Path | None
+    export: Path | None
+    json_path: Path | None
+    overwrite: bool
+
+
+def run_lafan1_command(
+    task_name: str,
+    protocol: str,
+    given: Lafan1Options,
+    sampling: dict[str, Any],
+    limit: int | None,
+) -> None:
+    """`vermo eval btwn --protocol lafan1`: check the options, score, print and write;
+    `sampling` holds the `SamplingOptions` fields the command was given."""
+    from vermo_cli.evaluate.benchmark import BenchmarkError
+    from vermo_cli.evaluate.lafan1_benchmark import Lafan1Request, run_lafan1, write_exports
+    from vermo_cli.generate.session import SamplingOptions
+
+    if task_name != "btwn" or protocol != "lafan1":
+        raise BenchmarkError(
+            "--train-bvh, --test-bvh and --export belong to `vermo eval btwn --protocol lafan1`"
+        )
+    if given.train_bvh is None or given.test_bvh is None:
+        raise BenchmarkError("--protocol lafan1 needs --train-bvh DIR and --test-bvh DIR")
+    checkpoint = given.checkpoint
+    if checkpoint is None and DEFAULT_CHECKPOINT.exists():
+        checkpoint = DEFAULT_CHECKPOINT
+    if checkpoint is None and given.export is not None:
+        raise BenchmarkError(
+            f"--export writes a model's frames: pass --checkpoint RUN ({DEFAULT_CHECKPOINT} "
+            "does not exist)"
+        )
+    path = given.json_path or (
+        default_json_path(checkpoint, "btwn", "lafan1")
+        if checkpoint is not None
+        else Path("outputs") / "eval" / "btwn-lafan1.json"
+    )
+    check_output_file(path, given.overwrite, "--json")
+    if given.export is not None:
+        check_output_file(given.export, given.overwrite, "--export")
+    options = SamplingOptions(**sampling)
+    request = Lafan1Request(given.train_bvh, given.test_bvh, checkpoint, options, limit)
+    with progress_bar(TextColumn("windows"), console=error_console) as bar:
+        progress_task = bar.add_task("eval btwn lafan1", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(progress_task, completed=done, total=total)
+
+        report = run_lafan1(request, advance)
+    write_json_atomically(path, report.to_json())
+    if given.export is not None:
+        write_exports(given.export, report.exports)
+    console.print(lafan1_table(report.to_json()))
+    if checkpoint is None:
+        console.print(
+            f"note: no model row: {DEFAULT_CHECKPOINT} does not exist (pass --checkpoint RUN)"
+        )
+    if given.export is not None:
+        console.print(f"wrote {given.export} ({len(report.exports)} transitions)")
+    console.print(f"wrote {path} ({report.seconds:.0f} s)")
+
+
+def lafan1_table(report: dict) -> Table:
+    """A row per system (the published ones last, for reference), a column per n."""
+    protocol = report["protocol"]
+    table = Table(
+        title=f"vermo eval btwn --protocol lafan1: L2P on {protocol['test_windows']['count']} "
+        f"windows of {len(protocol['test_takes'])} test takes",
+        title_justify="left",
+    )
+    table.add_column("system")
+    names = [f"l2p@{n}" for n in protocol["transitions"]]
+    for name in names:
+        table.add_column(f"n = {name.split('@')[1]}", justify="right")
+    for system, row in report["rows"].items():
+        table.add_row(system, *(f"{row[name]:.3f}" for name in names))
+    for system, row in report["published"].items():
+        table.add_row(
+            f"[dim]published (subject 5): {system}[/dim]",
+            *(f"[dim]{row[name]:.2f}[/dim]" for name in names),
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

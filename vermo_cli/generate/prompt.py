@@ -302,3 +302,34 @@ def benchmark_prompt(
             else None
         ),
     )
+
+
+def motion_gap_prompt(
+    task: TaskSpec,
+    past: np.ndarray,
+    future: np.ndarray,
+    reply_steps: int,
+    coder: PromptCoder,
+    mask: np.ndarray,
+) -> Prompt:
+    """The prompt of a task given motion on both sides of its reply (btwn), from joints in
+    memory: `past` and `future` `[agents, frames, 52, 3]` metres in the canonical frame, `mask`
+    `[52]` their valid joints. The reply has `reply_steps` codes per person; the given joints
+    are kept in the output. The message holds the task's required conditions in order, as
+    evaluation messages do."""
+    codes = {"past": coder.encode_motion(past, mask), "future": coder.encode_motion(future, mask)}
+    conditions = tuple(motion_segment(codes[name].tolist()) for name in task.required)
+    headcount = int(past.shape[0])
+    rules = reply_rules(
+        task, PromptInputs(), codes, None, headcount, coder, reply_steps=reply_steps
+    )
+    return Prompt(
+        message=Message(task.instructions[0], conditions, ()),
+        rules=rules,
+        headcount=headcount,
+        mask=mask,
+        before=codes["past"],
+        after=codes["future"],
+        given_before=past,
+        given_after=future,
+    )

@@ -30,6 +30,18 @@ def facing_direction(frame_joints: np.ndarray) -> np.ndarray:
     return forward / norm
 
 
+def canonical_transform(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rigid map into the canonical frame of a motion `[agents, frames, 52, 3]` (metres,
+    y up): `canonical = (joints - origin) @ rotation.T`. Returns `rotation` `[3, 3]` (about y:
+    the first agent faces +z on frame 0) and `origin` `[3]` (that agent's frame-0 root on the
+    ground plane x/z, and the lowest joint's height over all agents and frames)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    forward = facing_direction(joints[0, 0])
+    rotation = rotation_about_y(-np.arctan2(forward[0], forward[2]))
+    root = joints[0, 0, JOINT_INDEX["pelvis"]]
+    return rotation, np.array([root[0], joints[..., 1].min(), root[2]])
+
+
 def canonicalize_motion(joints: np.ndarray) -> np.ndarray:
     """Put a motion `[agents, frames, 52, 3]` (metres, y up) into the canonical frame.
 
@@ -37,12 +49,5 @@ def canonicalize_motion(joints: np.ndarray) -> np.ndarray:
     agent's root on frame 0; a rotation about y makes the first agent face +z on frame 0. Other
     agents get the same transform, so their placement relative to the first is kept.
     """
-    joints = np.asarray(joints, dtype=np.float64)
-    forward = facing_direction(joints[0, 0])
-    yaw = np.arctan2(forward[0], forward[2])
-    rotation = rotation_about_y(-yaw)
-    root = joints[0, 0, JOINT_INDEX["pelvis"]].copy()
-    centred = joints - np.array([root[0], 0.0, root[2]])
-    rotated = centred @ rotation.T
-    rotated[..., 1] -= rotated[..., 1].min()
-    return rotated.astype(np.float32)
+    rotation, origin = canonical_transform(joints)
+    return ((np.asarray(joints, dtype=np.float64) - origin) @ rotation.T).astype(np.float32)

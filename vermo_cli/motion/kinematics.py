@@ -119,3 +119,53 @@ def best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     correction = np.ones(covariance.shape[:-1])
     correction[..., 2] = np.sign(np.linalg.det(right @ left_transposed))
     return (right * correction[..., None, :]) @ left_transposed
+
+
+def matrix_to_quaternion(rotations: np.ndarray) -> np.ndarray:
+    """Unit quaternions `[..., 4]` (x, y, z, w: SciPy's order) of rotation matrices
+    `[..., 3, 3]`, each with w >= 0."""
+    rotations = np.asarray(rotations, dtype=np.float64)
+    quaternions = Rotation.from_matrix(rotations.reshape(-1, 3, 3)).as_quat(canonical=True)
+    return quaternions.reshape(*rotations.shape[:-2], 4)
+
+
+def quaternion_to_matrix(quaternions: np.ndarray) -> np.ndarray:
+    """Rotation matrices `[..., 3, 3]` of quaternions `[..., 4]` (x, y, z, w; any length)."""
+    quaternions = np.asarray(quaternions, dtype=np.float64)
+    matrices = Rotation.from_quat(quaternions.reshape(-1, 4)).as_matrix()
+    return matrices.reshape(*quaternions.shape[:-1], 3, 3)
+
+
+def sign_continuous(quaternions: np.ndarray) -> np.ndarray:
+    """Quaternions `[frames, ..., 4]` with each one's sign chosen so that it lies in the same
+    hemisphere as the previous frame's (q and -q are the same rotation; learning and blending
+    want the one nearest in time)."""
+    result = np.array(quaternions, dtype=np.float64, copy=True)
+    for frame in range(1, len(result)):
+        flip = np.sum(result[frame] * result[frame - 1], axis=-1) < 0
+        result[frame][flip] *= -1.0
+    return result
+
+
+def slerp_quaternions(start: np.ndarray, end: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Spherical linear interpolation along the shorter arc.
+
+    `start`, `end`: `[..., 4]` unit quaternions; `weights`: `[K]` in [0, 1]. Returns
+    `[K, ..., 4]`: weight 0 gives `start`, 1 gives `end` (or its negative, the same rotation).
+    Hand-written because SciPy's `Slerp` interpolates one sequence of key rotations at a time,
+    and here every joint of every window has its own pair.
+    """
+    start = np.asarray(start, dtype=np.float64)
+    end = np.asarray(end, dtype=np.float64)
+    dot = np.sum(start * end, axis=-1, keepdims=True)
+    end = np.where(dot < 0, -end, end)
+    dot = np.abs(dot)
+    angle = np.arccos(np.clip(dot, -1.0, 1.0))
+    sin = np.sin(angle)
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1, *([1] * start.ndim))
+    near = sin < 1e-6  # almost the same rotation: a normalised linear blend is exact enough
+    safe = np.where(near, 1.0, sin)
+    start_weight = np.where(near, 1.0 - weights, np.sin((1.0 - weights) * angle) / safe)
+    end_weight = np.where(near, weights, np.sin(weights * angle) / safe)
+    blended = start_weight * start + end_weight * end
+    return blended / np.linalg.norm(blended, axis=-1, keepdims=True)

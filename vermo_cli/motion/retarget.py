@@ -70,3 +70,34 @@ def retarget_positions(
         if ancestor >= 0:
             target[:, joint] = target[:, ancestor]
     return target.astype(np.float32), mask
+
+
+def joint_map_weights(joint_map: JointMap, source_joint_names: Sequence[str]) -> np.ndarray:
+    """The linear map of `retarget_positions` on the mapped SMPL-H joints, as a matrix
+    `[52, S]`: row j holds the (normalised) blend weights of SMPL-H joint j over the source
+    joints; rows of unmapped SMPL-H joints are zero."""
+    index = {name: i for i, name in enumerate(source_joint_names)}
+    weights = np.zeros((NUM_JOINTS, len(source_joint_names)), dtype=np.float64)
+    for name, entry in joint_map.items():
+        blend = {entry: 1.0} if isinstance(entry, str) else dict(entry)
+        total = sum(blend.values())
+        for joint, weight in blend.items():
+            weights[JOINT_INDEX[name], index[joint]] += weight / total
+    return weights
+
+
+def source_positions_from_smplh(
+    smplh_positions: np.ndarray, joint_map: JointMap, source_joint_names: Sequence[str]
+) -> np.ndarray:
+    """Undo `retarget_positions`: `[..., 52, 3]` SMPL-H positions -> `[..., S, 3]` positions
+    of the source skeleton's joints, the least-squares solution of the joint map's linear
+    blends (exact when the map determines every source joint, as the built-in maps do for
+    their skeletons' body joints). `SourceError` when some source joint is in no blend."""
+    weights = joint_map_weights(joint_map, source_joint_names)
+    mapped = np.flatnonzero(np.any(weights != 0, axis=1))
+    used = np.any(weights != 0, axis=0)
+    unused = [name for name, placed in zip(source_joint_names, used, strict=True) if not placed]
+    if unused:
+        raise SourceError(f"the joint map does not place source joint(s) {unused}")
+    inverse = np.linalg.pinv(weights[mapped])  # [S, mapped]
+    return np.einsum("sm,...mc->...sc", inverse, np.asarray(smplh_positions)[..., mapped, :])
