@@ -17,6 +17,7 @@ import pytest
 import torch
 import yaml
 from conftest import CodeRunningPayload
+from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 from vermo_cli.checkpoints import CheckpointError
@@ -29,6 +30,7 @@ from vermo_cli.train.batching import (
     collate,
     validation_batches,
 )
+from vermo_cli.train.checkpoint_weights import checkpoint_model, zero3_state_dict
 from vermo_cli.train.launch import LaunchError, relaunch_command, strip_launcher_flags
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import (
@@ -307,6 +309,81 @@ def test_resume_after_an_interruption_repeats_the_uninterrupted_run(
         PatternSource(), VOCAB, PAD, toy_recipe(), tmp_path, resume=True
     )
     assert finished["train_losses"] == resumed["train_losses"], "a finished run has nothing to do"
+
+
+def scripted_validation(monkeypatch: pytest.MonkeyPatch, losses: dict[int, float]) -> None:
+    """Make `validate` return `losses[step]`, so that which step is best is known."""
+    monkeypatch.setattr(LanguageModelTrainer, "validate", lambda self: losses[self.step])
+
+
+def exported_weights(output: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(output / "model" / "model.safetensors"))
+
+
+def assert_same_weights(model: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> None:
+    for name, tensor in model.items():
+        torch.testing.assert_close(tensor, other[name], rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_the_model_is_the_best_validation_step_and_any_checkpoint_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation is best at step 5 of 10: `model/` holds step 5 (equal to the consolidated
+    step-5 checkpoint), the summary and `vermo_model.json` say so; with `export: last` the
+    model is step 10. Both checkpoints load as models."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+    summary = train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path / "best")
+    assert summary["model_step"] == 5
+    assert summary["best_validation"] == {"step": 5, "loss": 2.0}
+    record = json.loads((tmp_path / "best" / "model" / "vermo_model.json").read_text())
+    assert record == {"step": 5, "validation_loss": 2.0, "export": "best_validation"}
+    step5, step10 = (tmp_path / "best" / "checkpoints" / f"step{n}" for n in (5, 10))
+    assert_same_weights(exported_weights(tmp_path / "best"), zero3_state_dict(step5))
+    assert not torch.equal(zero3_state_dict(step5)["model.norm.weight"],
+                           zero3_state_dict(step10)["model.norm.weight"])  # fmt: skip
+
+    last = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10, export="last"), tmp_path / "last"
+    )
+    assert last["model_step"] == 10 and last["best_validation"]["step"] == 5
+    assert_same_weights(exported_weights(tmp_path / "last"), zero3_state_dict(step10))
+    model = checkpoint_model(step5).eval()
+    batch = collate(PatternSource().validation()[:4], PAD, 20)
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "best" / "model").eval()
+    with torch.no_grad():
+        expected = exported(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    torch.testing.assert_close(logits, expected.logits)
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_best_validation_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Best at step 5, interrupted at 7, resumed to 10 (worse): the model stays step 5, with the
+    files `model_files` writes (the vocabulary, in a stage)."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+
+    def stop(step: int, *_: Any) -> None:
+        if step == 7:
+            raise InterruptedRunError
+
+    def extra_files(directory: Path) -> None:
+        (directory / "extra.txt").write_text("vocabulary")
+
+    with pytest.raises(InterruptedRunError):
+        train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, None,
+                             False, stop, extra_files)  # fmt: skip
+    step5 = zero3_state_dict(tmp_path / "checkpoints" / "step5")
+    assert_same_weights(exported_weights(tmp_path), step5)
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, resume=True,
+        model_files=extra_files,
+    )  # fmt: skip
+    assert resumed["model_step"] == 5 and resumed["best_validation"] == {"step": 5, "loss": 2.0}
+    assert_same_weights(exported_weights(tmp_path), step5)
+    assert (tmp_path / "model" / "extra.txt").read_text() == "vocabulary"
 
 
 @pytest.mark.slow
