@@ -158,5 +158,6 @@ def test_an_intermediate_training_checkpoint_is_evaluated(workspace: Path) -> No
     )  # fmt: skip
     report = json.loads((workspace / "pre" / "eval" / "t2m-train-step2.json").read_text())
     assert report["protocol"]["checkpoint"] == str(step2)
+    assert report["protocol"]["model_step"] == 2
     assert report["rows"]["model"]["r_precision_top3"]["mean"] is not None
     assert not (step2 / "eval").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from conftest import CodeRunningPayload
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
-from vermo_cli.checkpoints import CheckpointError
+from vermo_cli.checkpoints import CheckpointError, load_checkpoint
 from vermo_cli.messages.training_examples import Example
 from vermo_cli.recipes import RecipeError, load_recipe
 from vermo_cli.train.batching import (
@@ -30,6 +31,7 @@ from vermo_cli.train.batching import (
     collate,
     validation_batches,
 )
+from vermo_cli.train.checkpoint_engine import DEEPSPEED_CHECKPOINT_CLASSES
 from vermo_cli.train.checkpoint_weights import checkpoint_model, zero3_state_dict
 from vermo_cli.train.launch import LaunchError, relaunch_command, strip_launcher_flags
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe, load_lm_recipe
@@ -384,6 +386,45 @@ def test_resume_keeps_the_best_validation_model(
     assert resumed["model_step"] == 5 and resumed["best_validation"] == {"step": 5, "loss": 2.0}
     assert_same_weights(exported_weights(tmp_path), step5)
     assert (tmp_path / "model" / "extra.txt").read_text() == "vocabulary"
+
+
+@pytest.mark.slow
+def test_a_resumed_run_whose_model_is_not_the_best_step_exports_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When `model/` does not hold the best step (here removed, as in a run started before
+    best-validation exports), the last step is exported and recorded as such."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+
+    def stop(step: int, *_: Any) -> None:
+        if step == 7:
+            raise InterruptedRunError
+
+    with pytest.raises(InterruptedRunError):
+        train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, progress=stop)
+    shutil.rmtree(tmp_path / "model")
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, resume=True
+    )
+    assert resumed["model_step"] == 10 and resumed["best_validation"]["step"] == 5
+    record = json.loads((tmp_path / "model" / "vermo_model.json").read_text())
+    assert record == {"step": 10, "validation_loss": 3.0, "export": "last"}
+    step10 = zero3_state_dict(tmp_path / "checkpoints" / "step10")
+    assert_same_weights(exported_weights(tmp_path), step10)
+
+
+@pytest.mark.slow
+def test_a_checkpoint_from_before_the_export_setting_resumes(tmp_path: Path) -> None:
+    """A recipe stored without `training.export` is the same recipe with its default."""
+    train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path)
+    path = tmp_path / "checkpoints" / "step5" / "zero_pp_rank_0_mp_rank_00_model_states.pt"
+    state = load_checkpoint(path, "cpu", DEEPSPEED_CHECKPOINT_CLASSES)
+    del state["vermo"]["recipe"]["training"]["export"]
+    torch.save(state, path)
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path, resume=True
+    )
+    assert resumed["steps"] == 5 and resumed["model_step"] == 5
 
 
 @pytest.mark.slow

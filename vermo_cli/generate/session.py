@@ -401,14 +401,14 @@ def resolve_checkpoint(checkpoint: Path | None) -> ResolvedCheckpoint:
     if not (model_dir / "config.json").is_file():
         raise GenerationError(
             f"{directory}: no finished model (expected {MODEL_DIR}/config.json; "
-            "a run still training has only checkpoints)"
+            "a run still training has only checkpoints: pass one, RUN/checkpoints/step<N>)"
         )
     record_path = next(
         (p / RUN_FILE for p in (model_dir, model_dir.parent) if (p / RUN_FILE).is_file()), None
     )
     record = json.loads(record_path.read_text()) if record_path else {}
     model_record = model_dir / MODEL_RECORD
-    step = json.loads(model_record.read_text())["step"] if model_record.is_file() else None
+    step = json.loads(model_record.read_text()).get("step") if model_record.is_file() else None
     return ResolvedCheckpoint(model_dir, model_dir, record, step)
 
 

@@ -442,9 +442,10 @@ class LanguageModelTrainer:
     def _exported_step(self) -> int | None:
         """The step `output/model` holds, from its `MODEL_RECORD` (None when there is none)."""
         path = self.output / MODEL_DIR / MODEL_RECORD
-        if not path.is_file():
+        try:
+            return json.loads(path.read_text()).get("step")
+        except (OSError, ValueError):  # absent or not vermo's: not the best step's weights
             return None
-        return json.loads(path.read_text()).get("step")
 
     def _total_steps(self) -> int:
         if self.training.steps is not None:
