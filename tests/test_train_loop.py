@@ -18,6 +18,7 @@ import pytest
 import torch
 import yaml
 from conftest import CodeRunningPayload
+from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
@@ -357,6 +358,56 @@ def test_the_model_is_the_best_validation_step_and_any_checkpoint_loads(
         expected = exported(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
     torch.testing.assert_close(logits, expected.logits)
+
+
+def write_zero3_checkpoint(folder: Path, weights: dict[str, torch.Tensor], ranks: int) -> None:
+    """Lay `weights` out as a `ranks`-rank ZeRO-3 checkpoint: each parameter padded to a
+    multiple of `ranks` and split evenly, each rank's pieces concatenated into two optimizer
+    sub-groups (DeepSpeed forms them of whole parameters)."""
+    folder.mkdir(parents=True)
+    shapes = {name: tensor.shape for name, tensor in weights.items()}
+    pieces: list[list[torch.Tensor]] = [[] for _ in range(ranks)]
+    for tensor in weights.values():
+        flat = tensor.flatten()
+        padded = torch.cat([flat, flat.new_zeros(-len(flat) % ranks)])
+        for rank, piece in enumerate(padded.chunk(ranks)):
+            pieces[rank].append(piece)
+    model_states = {"module": {}, "buffer_names": [], "param_shapes": [shapes],
+                    "shared_params": {"lm_head.weight": "embed.weight"}}  # fmt: skip
+    torch.save(model_states, folder / "zero_pp_rank_0_mp_rank_00_model_states.pt")
+    for rank in range(ranks):
+        groups = [torch.cat(pieces[rank][:1]), torch.cat(pieces[rank][1:])]
+        optimizer = {"zero_stage": 3, "partition_count": ranks, "fp32_flat_groups": groups}
+        path = folder / f"bf16_zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"
+        torch.save({"optimizer_state_dict": optimizer}, path)
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 8])
+def test_zero3_weights_are_consolidated_from_any_number_of_ranks(
+    tmp_path: Path, ranks: int
+) -> None:
+    generator = torch.Generator().manual_seed(ranks)
+    weights = {
+        "embed.weight": torch.randn(7, 5, generator=generator),
+        "norm.weight": torch.randn(3, generator=generator),
+        "proj.weight": torch.randn(4, 11, generator=generator),
+    }
+    write_zero3_checkpoint(tmp_path / "step3", weights, ranks)
+    state = zero3_state_dict(tmp_path / "step3")
+    assert set(state) == {*weights, "lm_head.weight"}
+    for name, tensor in weights.items():
+        torch.testing.assert_close(state[name], tensor, rtol=0, atol=0)
+    assert state["lm_head.weight"] is state["embed.weight"]
+    # DeepSpeed's own reader (which unpickles anything: used only on the files this test wrote)
+    # reads the laid-out checkpoint the same way
+    reference = get_fp32_state_dict_from_zero_checkpoint(str(tmp_path), "step3")
+    assert set(reference) == set(state)
+    for name, tensor in reference.items():
+        torch.testing.assert_close(state[name], tensor, rtol=0, atol=0)
+    (tmp_path / "step3" / "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt").unlink()
+    if ranks > 1:
+        with pytest.raises(CheckpointError, match="but the weights were split over"):
+            zero3_state_dict(tmp_path / "step3")
 
 
 @pytest.mark.slow
