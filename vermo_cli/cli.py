@@ -684,7 +684,11 @@ def generate(
     genre: Annotated[str | None, typer.Option(help="Music genre, e.g. hiphop.")] = None,
     caption: Annotated[str | None, typer.Option(help="Caption condition (same as TEXT).")] = None,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Run or model directory (default: runs/sft).")
+        Path | None,
+        typer.Option(
+            help="Run or model directory, or a kept training step RUN/checkpoints/stepN "
+            "(default: runs/sft)."
+        ),
     ] = None,
     tokenizer: Annotated[
         Path | None, typer.Option(help="FlowVQ tokenizer (default: the one it was trained with).")

@@ -79,7 +79,10 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         ] = "test",
         checkpoint: Annotated[
             Path | None,
-            typer.Option(help=f"Run or model directory (default: {DEFAULT_CHECKPOINT})."),
+            typer.Option(
+                help="Run or model directory, or a kept training step RUN/checkpoints/stepN "
+                f"(default: {DEFAULT_CHECKPOINT})."
+            ),
         ] = None,
         data: Annotated[
             Path | None,
