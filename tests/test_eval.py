@@ -146,3 +146,18 @@ def test_summary_is_mean_and_95_percent_interval() -> None:
     assert summary.interval == pytest.approx(1.96 * 1.0 / np.sqrt(3))
     assert summarize([5.0]).interval == 0.0
     assert math.isnan(summarize([float("nan")]).mean)
+
+
+def test_an_intermediate_training_checkpoint_is_evaluated(workspace: Path) -> None:
+    """`vermo eval --checkpoint RUN/checkpoints/step<N>` scores that step; the report goes to
+    `RUN/eval/TASK-SPLIT-step<N>.json`, outside the checkpoint folder a resumed run may delete."""
+    step2 = workspace / "pre" / "checkpoints" / "step2"
+    run_cli(
+        "eval", "t2m", "--checkpoint", step2, "--split", "train", "--limit", "3",
+        "--replications", "1", "--evaluator", workspace / "tm1", "--multimodality-prompts", "0",
+    )  # fmt: skip
+    report = json.loads((workspace / "pre" / "eval" / "t2m-train-step2.json").read_text())
+    assert report["protocol"]["checkpoint"] == str(step2)
+    assert report["protocol"]["model_step"] == 2
+    assert report["rows"]["model"]["r_precision_top3"]["mean"] is not None
+    assert not (step2 / "eval").exists()

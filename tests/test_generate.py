@@ -225,3 +225,29 @@ def test_a_run_is_read_from_safetensors_and_its_tokenizer_from_its_weights(
     message = one_line_error("generate", "t2m", "hi", "--checkpoint", run)
     assert message.startswith(f"error: {run / 'model'}: no loadable safetensors weights")
     assert not marker.exists()
+
+
+def test_an_intermediate_training_checkpoint_generates(model: Path, tmp_path: Path) -> None:
+    """`--checkpoint RUN/checkpoints/step<N>` consolidates that step's ZeRO-3 weights: the step
+    the run exported loads the same model as the run, another step another one."""
+    run = model / "pre"
+    record = json.loads((run / "vermo_run.json").read_text())
+    assert record["best_validation"]["step"] == record["model_step"]
+    kept = sorted(path.name for path in (run / "checkpoints").glob("step*"))
+    assert kept == ["step2", "step4"]
+    exported = GenerationModel.load(run)
+    assert exported.step == record["model_step"]
+    same = GenerationModel.load(run / "checkpoints" / f"step{record['model_step']}")
+    other = GenerationModel.load(run / "checkpoints" / f"step{6 - record['model_step']}")
+    assert same.step == record["model_step"] and same.directory.parent.name == "checkpoints"
+    weights = dict(exported.model.named_parameters())
+    for name, parameter in same.model.named_parameters():
+        torch.testing.assert_close(parameter, weights[name], rtol=0, atol=0)
+    assert not torch.equal(other.model.model.norm.weight, exported.model.model.norm.weight)
+    step2 = run / "checkpoints" / "step2"
+    printed = invoke("generate", "t2m", "a person waves", "--duration", "1", "--checkpoint",
+                     step2, "-o", tmp_path / "wave")  # fmt: skip
+    assert f"wrote {tmp_path / 'wave.npz'}" in " ".join(printed.split())
+    missing = one_line_error("generate", "t2m", "a person waves", "--checkpoint",
+                             run / "checkpoints" / "step9", "-o", tmp_path / "none")  # fmt: skip
+    assert missing.endswith(f"step9: no such checkpoint; {run / 'checkpoints'} holds step2, step4")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,9 +18,11 @@ import pytest
 import torch
 import yaml
 from conftest import CodeRunningPayload
+from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
-from vermo_cli.checkpoints import CheckpointError
+from vermo_cli.checkpoints import CheckpointError, load_checkpoint
 from vermo_cli.messages.training_examples import Example
 from vermo_cli.recipes import RecipeError, load_recipe
 from vermo_cli.train.batching import (
@@ -29,6 +32,8 @@ from vermo_cli.train.batching import (
     collate,
     validation_batches,
 )
+from vermo_cli.train.checkpoint_engine import DEEPSPEED_CHECKPOINT_CLASSES
+from vermo_cli.train.checkpoint_weights import checkpoint_model, zero3_state_dict
 from vermo_cli.train.launch import LaunchError, relaunch_command, strip_launcher_flags
 from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import (
@@ -307,6 +312,170 @@ def test_resume_after_an_interruption_repeats_the_uninterrupted_run(
         PatternSource(), VOCAB, PAD, toy_recipe(), tmp_path, resume=True
     )
     assert finished["train_losses"] == resumed["train_losses"], "a finished run has nothing to do"
+
+
+def scripted_validation(monkeypatch: pytest.MonkeyPatch, losses: dict[int, float]) -> None:
+    """Make `validate` return `losses[step]`, so that which step is best is known."""
+    monkeypatch.setattr(LanguageModelTrainer, "validate", lambda self: losses[self.step])
+
+
+def exported_weights(output: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(output / "model" / "model.safetensors"))
+
+
+def assert_same_weights(model: dict[str, torch.Tensor], other: dict[str, torch.Tensor]) -> None:
+    for name, tensor in model.items():
+        torch.testing.assert_close(tensor, other[name], rtol=0, atol=0)
+
+
+@pytest.mark.slow
+def test_the_model_is_the_best_validation_step_and_any_checkpoint_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation is best at step 5 of 10: `model/` holds step 5 (equal to the consolidated
+    step-5 checkpoint), the summary and `vermo_model.json` say so; with `export: last` the
+    model is step 10. Both checkpoints load as models."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+    summary = train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path / "best")
+    assert summary["model_step"] == 5
+    assert summary["best_validation"] == {"step": 5, "loss": 2.0}
+    record = json.loads((tmp_path / "best" / "model" / "vermo_model.json").read_text())
+    assert record == {"step": 5, "validation_loss": 2.0, "export": "best_validation"}
+    step5, step10 = (tmp_path / "best" / "checkpoints" / f"step{n}" for n in (5, 10))
+    assert_same_weights(exported_weights(tmp_path / "best"), zero3_state_dict(step5))
+    assert not torch.equal(zero3_state_dict(step5)["model.norm.weight"],
+                           zero3_state_dict(step10)["model.norm.weight"])  # fmt: skip
+
+    last = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10, export="last"), tmp_path / "last"
+    )
+    assert last["model_step"] == 10 and last["best_validation"]["step"] == 5
+    assert_same_weights(exported_weights(tmp_path / "last"), zero3_state_dict(step10))
+    model = checkpoint_model(step5).eval()
+    batch = collate(PatternSource().validation()[:4], PAD, 20)
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "best" / "model").eval()
+    with torch.no_grad():
+        expected = exported(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    torch.testing.assert_close(logits, expected.logits)
+
+
+def write_zero3_checkpoint(folder: Path, weights: dict[str, torch.Tensor], ranks: int) -> None:
+    """Lay `weights` out as a `ranks`-rank ZeRO-3 checkpoint: each parameter padded to a
+    multiple of `ranks` and split evenly, each rank's pieces concatenated into two optimizer
+    sub-groups (DeepSpeed forms them of whole parameters)."""
+    folder.mkdir(parents=True)
+    shapes = {name: tensor.shape for name, tensor in weights.items()}
+    pieces: list[list[torch.Tensor]] = [[] for _ in range(ranks)]
+    for tensor in weights.values():
+        flat = tensor.flatten()
+        padded = torch.cat([flat, flat.new_zeros(-len(flat) % ranks)])
+        for rank, piece in enumerate(padded.chunk(ranks)):
+            pieces[rank].append(piece)
+    model_states = {"module": {}, "buffer_names": [], "param_shapes": [shapes],
+                    "shared_params": {"lm_head.weight": "embed.weight"}}  # fmt: skip
+    torch.save(model_states, folder / "zero_pp_rank_0_mp_rank_00_model_states.pt")
+    for rank in range(ranks):
+        groups = [torch.cat(pieces[rank][:1]), torch.cat(pieces[rank][1:])]
+        optimizer = {"zero_stage": 3, "partition_count": ranks, "fp32_flat_groups": groups}
+        path = folder / f"bf16_zero_pp_rank_{rank}_mp_rank_00_optim_states.pt"
+        torch.save({"optimizer_state_dict": optimizer}, path)
+
+
+@pytest.mark.parametrize("ranks", [1, 2, 3, 8])
+def test_zero3_weights_are_consolidated_from_any_number_of_ranks(
+    tmp_path: Path, ranks: int
+) -> None:
+    generator = torch.Generator().manual_seed(ranks)
+    weights = {
+        "embed.weight": torch.randn(7, 5, generator=generator),
+        "norm.weight": torch.randn(3, generator=generator),
+        "proj.weight": torch.randn(4, 11, generator=generator),
+    }
+    write_zero3_checkpoint(tmp_path / "step3", weights, ranks)
+    state = zero3_state_dict(tmp_path / "step3")
+    assert set(state) == {*weights, "lm_head.weight"}
+    for name, tensor in weights.items():
+        torch.testing.assert_close(state[name], tensor, rtol=0, atol=0)
+    assert state["lm_head.weight"] is state["embed.weight"]
+    # DeepSpeed's own reader (which unpickles anything: used only on the files this test wrote)
+    # reads the laid-out checkpoint the same way
+    reference = get_fp32_state_dict_from_zero_checkpoint(str(tmp_path), "step3")
+    assert set(reference) == set(state)
+    for name, tensor in reference.items():
+        torch.testing.assert_close(state[name], tensor, rtol=0, atol=0)
+    (tmp_path / "step3" / "bf16_zero_pp_rank_0_mp_rank_00_optim_states.pt").unlink()
+    if ranks > 1:
+        with pytest.raises(CheckpointError, match="but the weights were split over"):
+            zero3_state_dict(tmp_path / "step3")
+
+
+@pytest.mark.slow
+def test_resume_keeps_the_best_validation_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Best at step 5, interrupted at 7, resumed to 10 (worse): the model stays step 5, with the
+    files `model_files` writes (the vocabulary, in a stage)."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+
+    def stop(step: int, *_: Any) -> None:
+        if step == 7:
+            raise InterruptedRunError
+
+    def extra_files(directory: Path) -> None:
+        (directory / "extra.txt").write_text("vocabulary")
+
+    with pytest.raises(InterruptedRunError):
+        train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, None,
+                             False, stop, extra_files)  # fmt: skip
+    step5 = zero3_state_dict(tmp_path / "checkpoints" / "step5")
+    assert_same_weights(exported_weights(tmp_path), step5)
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, resume=True,
+        model_files=extra_files,
+    )  # fmt: skip
+    assert resumed["model_step"] == 5 and resumed["best_validation"] == {"step": 5, "loss": 2.0}
+    assert_same_weights(exported_weights(tmp_path), step5)
+    assert (tmp_path / "model" / "extra.txt").read_text() == "vocabulary"
+
+
+@pytest.mark.slow
+def test_a_resumed_run_whose_model_is_not_the_best_step_exports_the_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When `model/` does not hold the best step (here removed, as in a run started before
+    best-validation exports), the last step is exported and recorded as such."""
+    scripted_validation(monkeypatch, {5: 2.0, 10: 3.0})
+
+    def stop(step: int, *_: Any) -> None:
+        if step == 7:
+            raise InterruptedRunError
+
+    with pytest.raises(InterruptedRunError):
+        train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, progress=stop)
+    shutil.rmtree(tmp_path / "model")
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(10), tmp_path, resume=True
+    )
+    assert resumed["model_step"] == 10 and resumed["best_validation"]["step"] == 5
+    record = json.loads((tmp_path / "model" / "vermo_model.json").read_text())
+    assert record == {"step": 10, "validation_loss": 3.0, "export": "last"}
+    step10 = zero3_state_dict(tmp_path / "checkpoints" / "step10")
+    assert_same_weights(exported_weights(tmp_path), step10)
+
+
+@pytest.mark.slow
+def test_a_checkpoint_from_before_the_export_setting_resumes(tmp_path: Path) -> None:
+    """A recipe stored without `training.export` is the same recipe with its default."""
+    train_language_model(PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path)
+    path = tmp_path / "checkpoints" / "step5" / "zero_pp_rank_0_mp_rank_00_model_states.pt"
+    state = load_checkpoint(path, "cpu", DEEPSPEED_CHECKPOINT_CLASSES)
+    del state["vermo"]["recipe"]["training"]["export"]
+    torch.save(state, path)
+    resumed = train_language_model(
+        PatternSource(), VOCAB, PAD, toy_recipe(steps=5), tmp_path, resume=True
+    )
+    assert resumed["steps"] == 5 and resumed["model_step"] == 5
 
 
 @pytest.mark.slow

@@ -55,6 +55,11 @@ def test_three_stages_train_export_and_chain(workspace: Path) -> None:
         root / "pretrain", "-o", root / "sft",
     )  # fmt: skip
     assert "sft: 2 steps" in output and "n2tm" not in output and "btwn" in output
+    record = json.loads((root / "sft" / "vermo_run.json").read_text())
+    assert record["model_step"] == 2 and record["export"] == "last"
+    assert record["best_validation"]["step"] == 2
+    assert "model: step 2, the best validation loss" in output
+    assert json.loads((root / "sft" / "model" / "vermo_model.json").read_text())["step"] == 2
     output = invoke(
         "specialize", "t2m", "--data", root / "tokens", "--recipe", root / "specialize.yaml",
         "--from", root / "sft", "-o", root / "t2m",

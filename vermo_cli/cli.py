@@ -577,6 +577,20 @@ def _train(
             f"{stage}: {summary['steps']} steps, {falls}, "
             f"{summary['tokens_per_second']:,.0f} tokens/s; model in {summary['model']}"
         )
+        console.print(_model_step_line(summary))
+
+
+def _model_step_line(summary: dict[str, Any]) -> str:
+    """Which step a finished run's model is, and the best validation step beside it."""
+    step, best = summary["model_step"], summary["best_validation"]
+    if best is None:
+        return f"model: step {step}, the last (nothing validated)"
+    if best["step"] == step:
+        return f"model: step {step}, the best validation loss ({best['loss']:.4f})"
+    return (
+        f"model: step {step}, the last (export: {summary['export']}); best validation loss "
+        f"{best['loss']:.4f} at step {best['step']}"
+    )
 
 
 @app.command()
@@ -670,7 +684,11 @@ def generate(
     genre: Annotated[str | None, typer.Option(help="Music genre, e.g. hiphop.")] = None,
     caption: Annotated[str | None, typer.Option(help="Caption condition (same as TEXT).")] = None,
     checkpoint: Annotated[
-        Path | None, typer.Option(help="Run or model directory (default: runs/sft).")
+        Path | None,
+        typer.Option(
+            help="Run or model directory, or a kept training step RUN/checkpoints/stepN "
+            "(default: runs/sft)."
+        ),
     ] = None,
     tokenizer: Annotated[
         Path | None, typer.Option(help="FlowVQ tokenizer (default: the one it was trained with).")

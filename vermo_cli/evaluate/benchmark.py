@@ -369,6 +369,7 @@ def _protocol(
     return {
         "request": settings,
         "checkpoint": str(model.directory),
+        "model_step": model.step,
         "token_corpus": str(data.token_corpus),
         "corpus": {"path": str(data.corpus), "identity": data.corpus_identity},
         "split": data.split,

@@ -18,6 +18,7 @@ from vermo_cli.files import check_output_file, write_json_atomically
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.messages.tasks import load_tasks
 from vermo_cli.progress import progress_bar
+from vermo_cli.train.run_layout import checkpoint_run, is_training_checkpoint
 
 if TYPE_CHECKING:
     from vermo_cli.evaluate.benchmark import BenchmarkReport
@@ -32,8 +33,13 @@ eval_app = typer.Typer(
 
 
 def default_json_path(checkpoint: Path | None, task: str, split: str) -> Path:
-    """Where the report goes by default: `CHECKPOINT/eval/TASK-SPLIT.json`."""
+    """Where the report goes by default: `CHECKPOINT/eval/TASK-SPLIT.json`, or for a training
+    checkpoint `RUN/checkpoints/step<N>` (whose folder is deleted when a resumed run keeps
+    newer ones) `RUN/eval/TASK-SPLIT-step<N>.json`."""
     safe_split = split.replace("/", "_").replace(":", "-")
+    if checkpoint is not None and is_training_checkpoint(checkpoint):
+        name = f"{task}-{safe_split}-{Path(checkpoint).name}.json"
+        return checkpoint_run(checkpoint) / "eval" / name
     return (checkpoint or DEFAULT_CHECKPOINT) / "eval" / f"{task}-{safe_split}.json"
 
 
@@ -74,7 +80,10 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         ] = "test",
         checkpoint: Annotated[
             Path | None,
-            typer.Option(help=f"Run or model directory (default: {DEFAULT_CHECKPOINT})."),
+            typer.Option(
+                help="Run or model directory, or a kept training step RUN/checkpoints/stepN "
+                f"(default: {DEFAULT_CHECKPOINT})."
+            ),
         ] = None,
         data: Annotated[
             Path | None,

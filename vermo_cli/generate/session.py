@@ -27,7 +27,17 @@ from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
-from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.train.checkpoint_weights import check_training_checkpoint, checkpoint_model
+from vermo_cli.train.run_layout import (
+    MODEL_DIR,
+    MODEL_RECORD,
+    NO_CODEC,
+    RUN_FILE,
+    VOCABULARY_DIR,
+    checkpoint_run,
+    checkpoint_step,
+    is_training_checkpoint,
+)
 from vermo_cli.weights import load_causal_lm
 
 Decoder = Literal["flow", "vqvae"]
@@ -97,9 +107,11 @@ class GenerationModel:
         codec: AudioCodec | None,
         directory: Path,
         record: dict | None = None,
+        step: int | None = None,
     ) -> None:
         self.model = model.eval()
         self.record = record or {}  # the checkpoint's vermo_run.json, when it has one
+        self.step = step  # the training step of the weights, when known
         self.vocabulary = vocabulary
         self.tokenizer = tokenizer
         self.codec = codec
@@ -114,10 +126,13 @@ class GenerationModel:
         tokenizer: Path | None = None,
         codec: Path | None = None,
     ) -> GenerationModel:
-        """Load a run directory (or its `model/`), with the FlowVQ tokenizer and codec its
-        token corpus was made with (or the ones given), checking they fit the vocabulary."""
-        model_dir, record = resolve_checkpoint(checkpoint)
-        vocabulary = Vocabulary.load(model_dir)
+        """Load a run directory (its `model/`), a model directory or a run's training checkpoint
+        `RUN/checkpoints/step<N>` (its weights consolidated, see `checkpoint_weights`), with
+        the FlowVQ tokenizer and codec its token corpus was made with (or the ones given),
+        checking they fit the vocabulary."""
+        resolved = resolve_checkpoint(checkpoint)
+        model_dir, record = resolved.directory, resolved.record
+        vocabulary = Vocabulary.load(resolved.vocabulary)
         tokenizer_dir = tokenizer or _recorded_path(record, "tokenizer_path", "--tokenizer")
         flowvq = FlowVQTokenizer.load(tokenizer_dir)
         audio_codec = None
@@ -128,6 +143,9 @@ class GenerationModel:
             flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
         )
         transformers_logging.disable_progress_bar()
+        if resolved.training_checkpoint:
+            model = checkpoint_model(model_dir)
+            return cls(model, vocabulary, flowvq, audio_codec, model_dir, record, resolved.step)
         if not any(model_dir.glob("*.safetensors")):
             # vermo exports safetensors; a pickled weights file is never read from a run
             raise GenerationError(
@@ -135,7 +153,7 @@ class GenerationModel:
                 "safetensors only)"
             )
         model = load_causal_lm(model_dir, use_safetensors=True, local_files_only=True)
-        return cls(model, vocabulary, flowvq, audio_codec, model_dir, record)
+        return cls(model, vocabulary, flowvq, audio_codec, model_dir, record, resolved.step)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """FlowVQ codes `[agents, steps]` of `[agents, frames, 52, 3]` joints."""
@@ -352,8 +370,25 @@ class GenerationModel:
                     offset += codes.shape[0]
 
 
-def resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:
-    """The model directory of a run (or a model directory given directly) and the run record."""
+@dataclass(frozen=True)
+class ResolvedCheckpoint:
+    """Where the parts of a `--checkpoint` are."""
+
+    directory: Path
+    """The model directory, or the training checkpoint folder when `training_checkpoint`."""
+    vocabulary: Path
+    record: dict
+    """The run's `vermo_run.json` (empty when there is none)."""
+    step: int | None
+    """The training step of the weights, when known."""
+    training_checkpoint: bool = False
+
+
+def resolve_checkpoint(checkpoint: Path | None) -> ResolvedCheckpoint:
+    """The parts of a run (its `model/`), of a model directory given directly, or of a run's
+    training checkpoint `RUN/checkpoints/step<N>`; one-line errors for what is missing."""
+    if checkpoint is not None and is_training_checkpoint(checkpoint):
+        return _resolve_training_checkpoint(Path(checkpoint))
     directory = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     if not directory.exists():
         if checkpoint is None:
@@ -366,13 +401,26 @@ def resolve_checkpoint(checkpoint: Path | None) -> tuple[Path, dict]:
     if not (model_dir / "config.json").is_file():
         raise GenerationError(
             f"{directory}: no finished model (expected {MODEL_DIR}/config.json; "
-            "a run still training has only checkpoints)"
+            "a run still training has only checkpoints: pass one, RUN/checkpoints/step<N>)"
         )
     record_path = next(
         (p / RUN_FILE for p in (model_dir, model_dir.parent) if (p / RUN_FILE).is_file()), None
     )
     record = json.loads(record_path.read_text()) if record_path else {}
-    return model_dir, record
+    model_record = model_dir / MODEL_RECORD
+    step = json.loads(model_record.read_text()).get("step") if model_record.is_file() else None
+    return ResolvedCheckpoint(model_dir, model_dir, record, step)
+
+
+def _resolve_training_checkpoint(tag: Path) -> ResolvedCheckpoint:
+    """A training checkpoint's parts: its folder, and the run's vocabulary and record."""
+    check_training_checkpoint(tag)
+    run = checkpoint_run(tag)
+    if not (run / VOCABULARY_DIR).is_dir():
+        raise GenerationError(f"{tag}: its run {run} has no {VOCABULARY_DIR}/")
+    record_path = run / RUN_FILE
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    return ResolvedCheckpoint(tag, run / VOCABULARY_DIR, record, checkpoint_step(tag), True)
 
 
 def _recorded_path(record: dict, key: str, option: str) -> Path:

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vermo_cli.recipe_files import load_typed_recipe
 
+ExportRule = Literal["best_validation", "last"]
+"""Which step's weights become a run's model (`LmTrainingConfig.export`)."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,7 +75,10 @@ class LmTrainingConfig(_Strict):
     gradient_accumulation` examples per rank; `max_length` (tokens) truncates longer examples.
     AdamW with linear warm-up over `warmup_steps`, then cosine decay to `final_lr_fraction` of
     `learning_rate`. `deepspeed` names a DeepSpeed JSON file, relative to the repository's
-    `recipes/` folder unless absolute; vermo fills in batch sizes, clipping, optimizer and bf16."""
+    `recipes/` folder unless absolute; vermo fills in batch sizes, clipping, optimizer and bf16.
+    `export` chooses the run's model (`RUN/model`): `best_validation` keeps the weights of the step
+    with the lowest validation loss (exported whenever a validation pass sets a new best; the
+    last step's when nothing validates), `last` those of the final step."""
 
     steps: int | None = Field(None, ge=1)
     epochs: float | None = Field(None, gt=0.0)
@@ -90,6 +96,7 @@ class LmTrainingConfig(_Strict):
     log_every: int = Field(10, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     deepspeed: str = "deepspeed/zero3-cpu.json"
+    export: ExportRule = "best_validation"
 
     @model_validator(mode="after")
     def _one_length(self) -> LmTrainingConfig:

@@ -37,19 +37,18 @@ from vermo_cli.train.batching import (
     validation_batches,
 )
 from vermo_cli.train.checkpoint_engine import RestrictedCheckpointEngine
-from vermo_cli.train.export import export_hf_model
+from vermo_cli.train.export import ModelFiles, export_hf_model, save_model_config
 from vermo_cli.train.launch import init_distributed
-from vermo_cli.train.lm_recipe import LmTrainingConfig, LmTrainRecipe
+from vermo_cli.train.lm_recipe import ExportRule, LmTrainingConfig, LmTrainRecipe
 from vermo_cli.train.model import build_model
+from vermo_cli.train.run_layout import CHECKPOINTS_DIR, MODEL_DIR, MODEL_RECORD, checkpoint_tags
 
 ProgressCallback = Callable[[int, int, float, float, float | None], None]
 """Called on rank 0 after every optimizer step (and its checkpoint, if any) with `(step,
 total_steps, train_loss, tokens_per_second, validation_loss or None)`."""
 
 RECIPES_FOLDER = Path(__file__).resolve().parents[2] / "recipes"
-CHECKPOINTS = "checkpoints"
 LOGS = "logs"
-MODEL = "model"
 CSV_COLUMNS = ("step", "loss", "learning_rate", "tokens_per_second", "validation_loss")
 THROUGHPUT_WINDOW = 20
 """Optimizer steps that the reported tokens per second average over."""
@@ -177,13 +176,17 @@ class LanguageModelTrainer:
         output: Path,
         init_weights: Path | None = None,
         resume: bool = False,
+        model_files: ModelFiles | None = None,
     ) -> None:
+        """`model_files` writes what else belongs in each export of `output/model` (the
+        vocabulary) into the folder it is given."""
         init_distributed()
         logging.getLogger("DeepSpeed").setLevel(logging.WARNING)
         self.recipe = recipe
         self.training = recipe.training
         self.vocab_size = vocab_size
         self.output = Path(output)
+        self.model_files = model_files
         self.rank = torch.distributed.get_rank()
         self.world_size = torch.distributed.get_world_size()
         self.stream = MicroBatchStream(
@@ -228,7 +231,7 @@ class LanguageModelTrainer:
     @property
     def checkpoint_dir(self) -> Path:
         """Where DeepSpeed checkpoints go, one folder per tag `step<N>`."""
-        return self.output / CHECKPOINTS
+        return self.output / CHECKPOINTS_DIR
 
     def train(self, progress: ProgressCallback | None = None) -> dict[str, Any]:
         """Run the remaining optimizer steps, validating, logging and checkpointing on the way;
@@ -312,6 +315,12 @@ class LanguageModelTrainer:
     def save_checkpoint(self) -> None:
         """Save engine, optimizer, scheduler and the loop's state as tag `step<N>` and keep only
         the newest `keep_checkpoints` (collective)."""
+        tag = self.checkpoint_dir / f"step{self.step}"
+        if self.rank == 0:
+            # Beside the weights, so that any kept step can be made a model later
+            # (`checkpoint_weights.checkpoint_model`); DeepSpeed's `latest` comes after it.
+            tag.mkdir(parents=True, exist_ok=True)
+            save_model_config(self.engine.module, tag)
         state = {
             "step": self.step,
             "stream": self.stream.state(),
@@ -322,21 +331,51 @@ class LanguageModelTrainer:
             "validation_losses": [list(item) for item in self.validation_losses],
         }
         self.engine.save_checkpoint(
-            str(self.checkpoint_dir), tag=f"step{self.step}", client_state={"vermo": state}
+            str(self.checkpoint_dir), tag=tag.name, client_state={"vermo": state}
         )
         if self.rank == 0:
-            for old in _checkpoint_tags(self.checkpoint_dir)[: -self.training.keep_checkpoints]:
+            for old in checkpoint_tags(self.checkpoint_dir)[: -self.training.keep_checkpoints]:
                 shutil.rmtree(old)
         torch.distributed.barrier()
 
-    def export(self) -> Path | None:
-        """Consolidated Hugging Face weights in `output/model` (collective; path on rank 0)."""
-        exported = export_hf_model(self.engine.module, self.output / MODEL, self.rank)
+    def export(self, chosen_as: ExportRule = "last") -> Path | None:
+        """This step's consolidated Hugging Face weights in `output/model`, recorded there as
+        `MODEL_RECORD` with the step, its validation loss and `chosen_as` (the recipe's
+        `export` rule that picked them). Collective; the path on rank 0."""
+        losses = dict(self.validation_losses)
+        record = {
+            "step": self.step,
+            "validation_loss": losses.get(self.step),
+            "export": chosen_as,
+        }
+        exported = export_hf_model(
+            self.engine.module, self.output / MODEL_DIR, self.rank, record, self.model_files
+        )
         torch.distributed.barrier()
         return exported
 
+    def best_validation(self) -> tuple[int, float] | None:
+        """The (step, loss) of the lowest validation loss so far (the earliest of equals)."""
+        if not self.validation_losses:
+            return None
+        return min(self.validation_losses, key=lambda item: item[1])
+
+    def export_run_model(self) -> int:
+        """Leave the run's model in `output/model` once training is done and return its step:
+        with `export: best_validation` the best validation step's weights, exported when that
+        step validated (kept unless a resumed run could not repeat them, then the last step's
+        replace them); otherwise, or when nothing validated, the last step's (collective)."""
+        best = self.best_validation()
+        if self.training.export == "best_validation" and best is not None:
+            exported = self._exported_step() == best[0] if self.rank == 0 else False
+            if self._all_ranks_sum([float(exported)])[0] > 0:
+                return best[0]
+        self.export("last")
+        return self.step
+
     def summary(self, tokens_per_second: float) -> dict[str, Any]:
         """What the run did: steps, losses (nats/token), throughput and where things are."""
+        best = self.best_validation()
         return {
             "stage": self.recipe.stage,
             "steps": self.step,
@@ -347,8 +386,10 @@ class LanguageModelTrainer:
             "final_validation_loss": self.validation_losses[-1][1]
             if self.validation_losses
             else None,
+            "best_validation": {"step": best[0], "loss": best[1]} if best else None,
+            "export": self.training.export,
             "tokens_per_second": tokens_per_second,
-            "model": str(self.output / MODEL),
+            "model": str(self.output / MODEL_DIR),
             "checkpoints": str(self.checkpoint_dir),
             "logs": str(self.output / LOGS),
         }
@@ -390,9 +431,21 @@ class LanguageModelTrainer:
         if not self._due(self.training.validate_every):
             return None
         loss = self.validate()
-        if loss is not None:
-            self.validation_losses.append((self.step, loss))
+        if loss is None:
+            return None
+        best = self.best_validation()
+        self.validation_losses.append((self.step, loss))
+        if self.training.export == "best_validation" and (best is None or loss < best[1]):
+            self.export("best_validation")
         return loss
+
+    def _exported_step(self) -> int | None:
+        """The step `output/model` holds, from its `MODEL_RECORD` (None when there is none)."""
+        path = self.output / MODEL_DIR / MODEL_RECORD
+        try:
+            return json.loads(path.read_text()).get("step")
+        except (OSError, ValueError):  # absent or not vermo's: not the best step's weights
+            return None
 
     def _total_steps(self) -> int:
         if self.training.steps is not None:
@@ -403,7 +456,7 @@ class LanguageModelTrainer:
         return max(1, math.ceil(self.training.epochs * batches / per_step))
 
     def _check_output(self, resume: bool) -> None:
-        has_checkpoints = bool(_checkpoint_tags(self.checkpoint_dir))
+        has_checkpoints = bool(checkpoint_tags(self.checkpoint_dir))
         if resume and not has_checkpoints:
             raise TrainingError(f"{self.output}: nothing to resume (no checkpoints)")
         if not resume and has_checkpoints:
@@ -420,7 +473,7 @@ class LanguageModelTrainer:
         if not latest.is_file():
             raise TrainingError(f"{self.checkpoint_dir}: no complete checkpoint to resume from")
         tag = latest.read_text().strip()
-        if tag not in {path.name for path in _checkpoint_tags(self.checkpoint_dir)}:
+        if tag not in {path.name for path in checkpoint_tags(self.checkpoint_dir)}:
             raise TrainingError(f"{latest}: names {tag!r}, which is no checkpoint of this run")
         return tag
 
@@ -431,7 +484,7 @@ class LanguageModelTrainer:
         if path is None or not client_state or "vermo" not in client_state:
             raise TrainingError(f"{self.checkpoint_dir}: no complete checkpoint to resume from")
         state = client_state["vermo"]
-        if state["recipe"] != self.recipe.dump():
+        if not self._same_recipe(state["recipe"]):
             raise TrainingError(
                 f"{self.output}: the recipe differs from the one the run started with; "
                 "resume with the same recipe or start a new output directory"
@@ -446,6 +499,14 @@ class LanguageModelTrainer:
         torch.set_rng_state(state["torch_rng"])
         self.train_losses = [float(loss) for loss in state["train_losses"]]
         self.validation_losses = [(int(s), float(v)) for s, v in state["validation_losses"]]
+
+    def _same_recipe(self, saved: dict[str, Any]) -> bool:
+        """Whether a checkpoint's recipe is this run's, settings added to vermo since it was
+        saved counting as their defaults."""
+        try:
+            return LmTrainRecipe.model_validate(saved).dump() == self.recipe.dump()
+        except ValueError:
+            return False
 
     def _open_logs(self) -> tuple[SummaryWriter | None, Any]:
         """TensorBoard writer and the CSV file (rank 0 only); logged steps after the resumed
@@ -483,14 +544,6 @@ class LanguageModelTrainer:
         handle.flush()
 
 
-def _checkpoint_tags(directory: Path) -> list[Path]:
-    """Checkpoint folders `step<N>` in step order."""
-    if not directory.is_dir():
-        return []
-    tags = [path for path in directory.glob("step*") if path.name[4:].isdigit() and path.is_dir()]
-    return sorted(tags, key=lambda path: int(path.name[4:]))
-
-
 def _read_rows(path: Path, keep_until: int) -> list[list[str]]:
     if not path.is_file():
         return []
@@ -508,20 +561,23 @@ def train_language_model(
     init_weights: Path | None = None,
     resume: bool = False,
     progress: ProgressCallback | None = None,
+    model_files: ModelFiles | None = None,
 ) -> dict[str, Any]:
-    """Train a stage to the recipe's end and export `output/model`; returns the summary.
+    """Train a stage to the recipe's end and leave its model in `output/model` (see
+    `LanguageModelTrainer.export_run_model`); returns the summary with `model_step`, the
+    step that model is.
 
     `init_weights` is a local Hugging Face causal LM to start from: the previous stage's
     `output/model`, or any LM given as `--init` (its embeddings are resized to `vocab_size`);
     None starts from random weights of the recipe's shape. `resume` continues the newest
-    checkpoint in `output/checkpoints` exactly where it stopped.
+    checkpoint in `output/checkpoints` exactly where it stopped. `model_files` adds files to
+    each export of `output/model` (the vocabulary).
     """
     trainer = LanguageModelTrainer(
-        source, vocab_size, pad_id, recipe, Path(output), init_weights, resume
+        source, vocab_size, pad_id, recipe, Path(output), init_weights, resume, model_files
     )
     try:
         summary = trainer.train(progress)
-        trainer.export()
-        return summary
+        return {**summary, "model_step": trainer.export_run_model()}
     finally:
         trainer.close()

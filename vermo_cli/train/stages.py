@@ -7,8 +7,11 @@
 
 Every run directory holds `vocabulary/` (the Hugging Face tokenizer with vermo's tokens and the
 identities of the FlowVQ tokenizer and audio codec it was built for), `checkpoints/`, `logs/`
-and, at the end, `model/`: consolidated Hugging Face weights plus the same tokenizer files, which
-`AutoModelForCausalLM.from_pretrained` and `AutoTokenizer.from_pretrained` load.
+and `model/`: consolidated Hugging Face weights plus the same tokenizer files, which
+`AutoModelForCausalLM.from_pretrained` and `AutoTokenizer.from_pretrained` load. `model/` holds
+the best validation step's weights so far (exported whenever a validation pass sets a new best)
+and at the end the run's model, as the recipe's `training.export` chooses; `vermo_run.json`
+then records its step.
 """
 
 from __future__ import annotations
@@ -30,11 +33,15 @@ from vermo_cli.tokenizers.vocabulary import (
     read_vocabulary_record,
 )
 from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
-from vermo_cli.train.loop import CHECKPOINTS, ProgressCallback, train_language_model
-from vermo_cli.train.run_layout import MODEL_DIR, NO_CODEC, RUN_FILE
+from vermo_cli.train.loop import ProgressCallback, train_language_model
+from vermo_cli.train.run_layout import (
+    CHECKPOINTS_DIR,
+    MODEL_DIR,
+    NO_CODEC,
+    RUN_FILE,
+    VOCABULARY_DIR,
+)
 from vermo_cli.weights import check_weight_files
-
-VOCABULARY_DIR = "vocabulary"
 
 
 class StageError(VermoError):
@@ -125,7 +132,7 @@ def train_stage(
     prepared: PreparedStage, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
     """Train a prepared stage; returns the loop's summary plus the examples per task and the
-    exported model's path."""
+    exported model's path, and records in `vermo_run.json` which step the model is."""
     request, vocabulary = prepared.request, prepared.vocabulary
     if request.overwrite and not request.resume:
         remove_run(request.output)
@@ -145,8 +152,9 @@ def train_stage(
         init_weights=prepared.init_weights,
         resume=request.resume,
         progress=progress,
+        model_files=vocabulary.save,
     )
-    vocabulary.save(request.output / MODEL_DIR)
+    _record_model(request.output, summary)
     return {**summary, "tasks": counts, "model": str(request.output / MODEL_DIR)}
 
 
@@ -160,8 +168,10 @@ def _check_output(request: StageRequest) -> None:
     needs a run with checkpoints there. Nothing is written before these checks pass."""
     output = request.output
     check_output_directory(output, beside=False)
-    if request.resume and not (output / CHECKPOINTS).is_dir():
-        raise StageError(f"{output}: nothing to resume (no {CHECKPOINTS}/); drop --resume to start")
+    if request.resume and not (output / CHECKPOINTS_DIR).is_dir():
+        raise StageError(
+            f"{output}: nothing to resume (no {CHECKPOINTS_DIR}/); drop --resume to start"
+        )
     if not output.exists() or not any(output.iterdir()):
         return
     if request.overwrite and not request.resume:
@@ -250,6 +260,19 @@ def _write_run_record(
         "examples_per_epoch": tasks,
     }
     write_json_atomically(request.output / RUN_FILE, record)
+
+
+def _record_model(output: Path, summary: dict[str, Any]) -> None:
+    """Add to `vermo_run.json` which step `model/` is, the best validation step and loss, and
+    the recipe's export rule."""
+    path = output / RUN_FILE
+    record = json.loads(path.read_text())
+    record.update(
+        model_step=summary["model_step"],
+        best_validation=summary["best_validation"],
+        export=summary["export"],
+    )
+    write_json_atomically(path, record)
 
 
 def _article(word: str) -> str:
