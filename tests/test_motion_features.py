@@ -88,3 +88,16 @@ def test_fitted_statistics_share_one_std_per_group_and_ignore_missing_joints() -
     assert restored.kind == "trajectory"
     assert np.array_equal(restored.std, normalizer.std)
     assert np.array_equal(restored.mean, normalizer.mean)
+
+
+def test_velocity_features_round_trip_a_take_that_starts_at_the_origin() -> None:
+    """`velocity` has no ground position: the path is integrated from (0, 0), where the
+    canonical frame starts every single-person take."""
+    joints = walking_person(seed=3)
+    features = motion_features(joints, "velocity")
+    assert features.shape == (1, 90, 156)
+    np.testing.assert_allclose(joints_from_features(features, "velocity"), joints, atol=1e-5)
+    normalizer = MotionNormalizer.fit([(joints, np.ones(52, dtype=bool))], "velocity")
+    assert normalizer.std.shape == (156,)
+    restored = normalizer.denormalize(normalizer.normalize(joints, np.ones(52, dtype=bool)))
+    np.testing.assert_allclose(restored, joints, atol=1e-4)

@@ -25,7 +25,8 @@ def test_every_recipe_validates_and_shows_how_to_use_it(path: Path) -> None:
     assert isinstance(recipe, tuple(recipe_kinds().values()))
     header = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
     assert f"--recipe recipes/{path.name}" in header, "the header comment shows the command"
-    paper_size = "tiny" not in path.name  # tiny recipes have smaller codebooks
+    # tiny recipes, and the CPU recipe for real mocap built on the tiny one, have smaller codebooks
+    paper_size = "tiny" not in path.name and path.name != "mocap-flowvq.yaml"
     if isinstance(recipe, FlowVQRecipe):
         assert recipe.vqvae.quantizer.size == (4375 if paper_size else 1000)
     if isinstance(recipe, AudioCodecRecipe):

@@ -1,6 +1,6 @@
 """Motion as the tokenizer sees it: normalised feature channels `[frames, channels]`.
 
-Two feature sets (the recipe's `vqvae.features`):
+Three feature sets (the recipe's `vqvae.features`):
 
 - `positions` (the paper's): the 52 joints' positions in the canonical frame, 156 channels.
 - `trajectory` (vermo's): where a person is and how they are posed, kept apart, 158 channels.
@@ -9,6 +9,11 @@ Two feature sets (the recipe's `vqvae.features`):
   ground under the pelvis; channels 156-157 the pelvis's ground position (x, z), which places
   the person (the second person of a pair, too). A pose then looks the same wherever it
   happens, so codes are spent on the pose and the motion, not on the location.
+- `velocity` (vermo's, for long real takes): `trajectory` without the ground position, 156
+  channels. The root path is the integrated velocity alone; the tokenizer keeps it on the
+  motion's path by closed-loop encoding (`root_anchor_iterations`,
+  docs/design-notes.md#root-anchoring), not by channels that must place the person anywhere on
+  a 10 m stage with a few codes.
 
 Decoding `trajectory` joins the two root descriptions with a complementary filter: the
 integrated velocity gives the path's shape and the position channels, smoothed over about a
@@ -30,7 +35,7 @@ from scipy.ndimage import gaussian_filter1d
 from vermo_cli.errors import CorpusError
 from vermo_cli.motion.skeleton import HAND_JOINTS, NUM_BODY_JOINTS, NUM_JOINTS
 
-FeatureKind = Literal["positions", "trajectory"]
+FeatureKind = Literal["positions", "trajectory", "velocity"]
 
 POSITION_CHANNELS = NUM_JOINTS * 3
 TRAJECTORY_CHANNELS = POSITION_CHANNELS + 2
@@ -46,7 +51,7 @@ HAND_CHANNELS = (HAND_JOINTS[:, None] * 3 + np.arange(3)).ravel()
 
 def feature_channels(kind: FeatureKind) -> int:
     """Channels per frame of a feature set."""
-    return POSITION_CHANNELS if kind == "positions" else TRAJECTORY_CHANNELS
+    return TRAJECTORY_CHANNELS if kind == "trajectory" else POSITION_CHANNELS
 
 
 def motion_features(joints: np.ndarray, kind: FeatureKind) -> np.ndarray:
@@ -59,6 +64,8 @@ def motion_features(joints: np.ndarray, kind: FeatureKind) -> np.ndarray:
     velocity = np.diff(joints[..., 0, [0, 2]], axis=-2, prepend=joints[..., :1, 0, [0, 2]])
     relative[..., ROOT_VELOCITY] = velocity
     relative[..., 1] = joints[..., 0, 1]
+    if kind == "velocity":
+        return relative
     return np.concatenate([relative, joints[..., 0, [0, 2]]], axis=-1).astype(np.float32)
 
 
@@ -66,22 +73,45 @@ def joints_from_features(features: np.ndarray, kind: FeatureKind) -> np.ndarray:
     """Inverse of `motion_features`: `[..., frames, channels]` -> `[..., frames, 52, 3]`.
 
     For `trajectory` the pelvis's ground path is the integrated velocity plus the smoothed
-    difference between the position channels and that integral (a complementary filter)."""
+    difference between the position channels and that integral (a complementary filter); for
+    `velocity` it is the integrated velocity."""
     if kind == "positions":
         return features.reshape(*features.shape[:-1], NUM_JOINTS, 3).astype(np.float32)
     joints = features[..., :POSITION_CHANNELS].reshape(*features.shape[:-1], NUM_JOINTS, 3).copy()
-    integrated = np.cumsum(features[..., ROOT_VELOCITY], axis=-2)
-    drift = features[..., ROOT_POSITION] - integrated
-    path = integrated + gaussian_filter1d(drift, DRIFT_SMOOTHING_FRAMES, axis=-2, mode="nearest")
+    path = np.cumsum(features[..., ROOT_VELOCITY], axis=-2)
+    if kind == "trajectory":
+        drift = features[..., ROOT_POSITION] - path
+        path = path + gaussian_filter1d(drift, DRIFT_SMOOTHING_FRAMES, axis=-2, mode="nearest")
     joints[..., 0, [0, 2]] = 0.0  # the root's velocity channels; its height stays
     joints[..., [0, 2]] += path[..., None, :]
     return joints.astype(np.float32)
 
 
+def root_path(joints: np.ndarray) -> np.ndarray:
+    """The pelvis's ground path: `[..., frames, 52, 3]` metres -> `[..., frames, 2]` (x, z)."""
+    return joints[..., 0, :][..., [0, 2]]
+
+
+def root_correction(offset: np.ndarray, normalizer: MotionNormalizer) -> np.ndarray:
+    """Normalised `trajectory` or `velocity` features that move a decoded root path by `offset`.
+
+    `offset` `[..., frames, 2]` metres (x, z) -> `[..., frames, channels]`: its frame-to-frame
+    change on the root velocity channels and (`trajectory`) the offset itself on the root
+    position channels, divided by their standard deviations; every other channel 0."""
+    correction = np.zeros((*offset.shape[:-1], normalizer.channels), dtype=np.float32)
+    if normalizer.kind == "trajectory":
+        correction[..., ROOT_POSITION] = offset / normalizer.std[ROOT_POSITION]
+    step = np.diff(offset, axis=-2, prepend=np.zeros_like(offset[..., :1, :]))
+    correction[..., ROOT_VELOCITY] = step / normalizer.std[ROOT_VELOCITY]
+    return correction
+
+
 def root_channels(kind: FeatureKind) -> np.ndarray:
-    """Channels that place the person: the pelvis's position, or its ground velocity and
-    ground position for `trajectory`."""
-    return np.arange(3) if kind == "positions" else np.concatenate([ROOT_VELOCITY, ROOT_POSITION])
+    """Channels that place the person: the pelvis's position, its ground velocity (and for
+    `trajectory` its ground position)."""
+    if kind == "positions":
+        return np.arange(3)
+    return np.concatenate([ROOT_VELOCITY, ROOT_POSITION]) if kind == "trajectory" else ROOT_VELOCITY
 
 
 def loss_weights(kind: FeatureKind, root_weight: float) -> np.ndarray:
@@ -191,4 +221,5 @@ def channel_groups(kind: FeatureKind) -> list[np.ndarray]:
     body = np.arange(NUM_BODY_JOINTS * 3)
     if kind == "positions":
         return [body, HAND_CHANNELS]
-    return [np.setdiff1d(body, ROOT_VELOCITY), HAND_CHANNELS, ROOT_VELOCITY, ROOT_POSITION]
+    groups = [np.setdiff1d(body, ROOT_VELOCITY), HAND_CHANNELS, ROOT_VELOCITY]
+    return [*groups, ROOT_POSITION] if kind == "trajectory" else groups

@@ -46,8 +46,9 @@ class VqVaeConfig(_Strict):
     (dilations 1, `dilation_growth`, `dilation_growth`^2, ...).
 
     `features`: what the networks see per frame (`vermo_cli.tokenizers.flowvq.features`):
-    `positions`, the paper's joint positions, or `trajectory`, root velocity and
-    root-relative joints plus the root position. `root_weight` multiplies the training loss on
+    `positions`, the paper's joint positions, `trajectory`, root velocity and
+    root-relative joints plus the root position, or `velocity`, the same without the root
+    position. `root_weight` multiplies the training loss on
     the channels that place the person (`motion_features.root_channels`).
     """
 
@@ -61,6 +62,10 @@ class VqVaeConfig(_Strict):
     quantizer: QuantizerConfig = QuantizerConfig()
     features: FeatureKind = "positions"
     root_weight: float = Field(1.0, gt=0.0)
+    root_anchor_iterations: int = Field(0, ge=0)
+    """`trajectory` and `velocity` only: how many times encoding corrects its input by the
+    root path that the stage-1 decoder returns, so that the codes keep the root on long takes
+    (0: plain encoding; see `FlowVQTokenizer.encode` and docs/design-notes.md#root-anchoring)."""
 
     @property
     def channels(self) -> int:

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 from vermo_cli.errors import VermoError
 from vermo_cli.files import write_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
-from vermo_cli.tokenizers.flowvq.features import MotionNormalizer
+from vermo_cli.tokenizers.flowvq.features import MotionNormalizer, root_correction, root_path
 from vermo_cli.tokenizers.flowvq.flow_decoder import FlowMatchingDecoder, sample_motion
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe, load_flowvq_recipe
 from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
@@ -49,7 +49,9 @@ def tokenizer_identity(weights: Path, normalizer: MotionNormalizer, recipe: Flow
     it changes decoded motion, never codes."""
     digest = file_sha256(weights)
     digest.update(json.dumps(normalizer.to_json()).encode())
-    digest.update(recipe.vqvae.model_dump_json().encode())
+    # Tokenizers from before root anchoring keep their identity: the setting enters when on.
+    unset = {"root_anchor_iterations"} if not recipe.vqvae.root_anchor_iterations else None
+    digest.update(recipe.vqvae.model_dump_json(exclude=unset).encode())
     return digest.hexdigest()[:16]
 
 
@@ -139,6 +141,44 @@ class FlowVQTokenizer:
             features = np.concatenate([features, edge], axis=1)
         return torch.from_numpy(features).to(self.device)
 
+    def _anchored_quantize(
+        self, joints: np.ndarray, joint_mask: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Quantized latents `[agents, width, steps]` and codes `[agents, steps(, quantizers)]`
+        of motion `[agents, frames, 52, 3]`.
+
+        With `root_anchor_iterations` n > 0 (`trajectory` or `velocity` features) encoding is
+        closed-loop: the stage-1 decoder's root path is compared with the motion's, the input's root
+        channels are moved by the accumulated error (`root_correction`) and encoded again, n
+        times; each person keeps the codes whose decoded path lies closest on average (so never
+        farther than plain encoding's). The integrated root velocity drifts by its quantisation
+        error (millimetres a frame, metres over a 12 s take); feeding the error back lets later
+        codes cancel it, as error diffusion does for a dithered image. Decoding is unchanged."""
+        features = self._padded_features(joints, joint_mask)
+        quantized, codes, _ = self.vqvae.quantize(features)
+        iterations = self.recipe.vqvae.root_anchor_iterations
+        if not iterations or self.normalizer.kind == "positions":
+            return quantized, codes
+        target = _edge_padded(root_path(joints), features.shape[1])
+        offset = np.zeros_like(target)
+        best_quantized, best_codes = quantized, codes
+        best_error = np.full(len(target), np.inf)
+        for iteration in range(iterations + 1):
+            decoded = self.normalizer.denormalize(
+                self.vqvae.decode_latents(quantized).cpu().numpy()
+            )
+            error = target - root_path(decoded)
+            mean_error = np.linalg.norm(error, axis=-1).mean(axis=-1)
+            better = torch.as_tensor(mean_error < best_error, device=self.device)
+            best_quantized = torch.where(better[:, None, None], quantized, best_quantized)
+            best_codes = torch.where(better.view(-1, *[1] * (codes.ndim - 1)), codes, best_codes)
+            best_error = np.minimum(best_error, mean_error)
+            if iteration < iterations:
+                offset = offset + error
+                correction = torch.from_numpy(root_correction(offset, self.normalizer))
+                quantized, codes, _ = self.vqvae.quantize(features + correction.to(self.device))
+        return best_quantized, best_codes
+
     @torch.no_grad()
     def encode(self, joints: np.ndarray, joint_mask: np.ndarray) -> np.ndarray:
         """Codes `[agents, ceil(frames / compression)]` int64 of motion `[agents, frames, 52, 3]`
@@ -149,7 +189,7 @@ class FlowVQTokenizer:
                 f"{self.directory}: an rvq tokenizer emits several codes per step; the language "
                 "model needs one token per step (use fsq or vq)"
             )
-        _, codes, _ = self.vqvae.quantize(self._padded_features(joints, joint_mask))
+        _, codes = self._anchored_quantize(joints, joint_mask)
         return codes.cpu().numpy().astype(np.int64)
 
     def _decode_latents(
@@ -205,8 +245,13 @@ class FlowVQTokenizer:
         seed: int = 0,
     ) -> np.ndarray:
         """Encode and decode `[agents, frames, 52, 3]` (works for rvq tokenizers too)."""
-        quantized, _, _ = self.vqvae.quantize(self._padded_features(joints, joint_mask))
+        quantized, _ = self._anchored_quantize(joints, joint_mask)
         return self._decode_latents(quantized, joints.shape[1], decoder, flow_steps, seed)
+
+
+def _edge_padded(path: np.ndarray, frames: int) -> np.ndarray:
+    """`[agents, n, 2]` -> `[agents, frames, 2]`, the last frame repeated (as the features are)."""
+    return np.concatenate([path, np.repeat(path[:, -1:], frames - path.shape[1], axis=1)], axis=1)
 
 
 def _verified_identity(directory: Path, info: dict[str, Any], recipe: FlowVQRecipe) -> str:
