@@ -141,6 +141,12 @@ def test_a_file_pattern_selects_takes(bvh_folders: tuple[Path, Path]) -> None:
         read_takes(train_dir / "*subject9.bvh", "--train-bvh")
 
 
+def test_takes_shorter_than_a_window_are_refused(tmp_path: Path) -> None:
+    short = read_takes(write_take(tmp_path / "short.bvh", 65, seed=0), "x")
+    with pytest.raises(ProtocolError, match="no take is longer than 65 frames"):
+        cut_windows(short, 65, 40)
+
+
 def test_baselines_are_exact_where_they_should_be(tmp_path: Path) -> None:
     still = read_takes(write_take(tmp_path / "still.bvh", 120, seed=0, still=True), "x")
     windows = cut_windows(still, 65, 40)
@@ -200,7 +206,7 @@ def test_baselines_only_from_the_command_line(
     assert "needs --train-bvh DIR and --test-bvh DIR" in cli_error(
         "eval", "btwn", "--protocol", "lafan1", "--train-bvh", train_dir
     )
-    assert "belong to `vermo eval btwn --protocol lafan1`" in cli_error(
+    assert "belong to 'vermo eval btwn --protocol lafan1'" in cli_error(
         "eval", "pred", "--train-bvh", train_dir
     )
     assert "--export writes a model's frames" in cli_error(

@@ -337,12 +337,18 @@ def run_lafan1_command(
     """`vermo eval btwn --protocol lafan1`: check the options, score, print and write;
     `sampling` holds the `SamplingOptions` fields the command was given."""
     from vermo_cli.evaluate.benchmark import BenchmarkError
-    from vermo_cli.evaluate.lafan1_benchmark import Lafan1Request, run_lafan1, write_exports
+    from vermo_cli.evaluate.lafan1_benchmark import (
+        Lafan1Request,
+        load_windows,
+        model_system,
+        run_lafan1,
+        write_exports,
+    )
     from vermo_cli.generate.session import SamplingOptions
 
     if task_name != "btwn" or protocol != "lafan1":
         raise BenchmarkError(
-            "--train-bvh, --test-bvh and --export belong to `vermo eval btwn --protocol lafan1`"
+            "--train-bvh, --test-bvh and --export belong to 'vermo eval btwn --protocol lafan1'"
         )
     if given.train_bvh is None or given.test_bvh is None:
         raise BenchmarkError("--protocol lafan1 needs --train-bvh DIR and --test-bvh DIR")
@@ -364,13 +370,18 @@ def run_lafan1_command(
         check_output_file(given.export, given.overwrite, "--export")
     options = SamplingOptions(**sampling)
     request = Lafan1Request(given.train_bvh, given.test_bvh, checkpoint, options, limit)
-    with progress_bar(TextColumn("windows"), console=error_console) as bar:
+    # every mistake in the takes or the checkpoint surfaces before the bar
+    windows = load_windows(request)
+    model = model_system(request, windows[1]) if checkpoint is not None else None
+    with progress_bar(
+        TextColumn("windows"), console=error_console, disable=checkpoint is None
+    ) as bar:
         progress_task = bar.add_task("eval btwn lafan1", total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(progress_task, completed=done, total=total)
 
-        report = run_lafan1(request, advance)
+        report = run_lafan1(request, advance, windows, model)
     write_json_atomically(path, report.to_json())
     if given.export is not None:
         write_exports(given.export, report.exports)

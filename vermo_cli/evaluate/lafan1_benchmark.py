@@ -107,12 +107,20 @@ def load_windows(request: Lafan1Request) -> tuple[Windows, Windows]:
     return train, test
 
 
-def run_lafan1(request: Lafan1Request, progress: ProgressCallback | None = None) -> Lafan1Report:
-    """Score the baselines (and the model, when `request.checkpoint` is set) by L2P."""
+def run_lafan1(
+    request: Lafan1Request,
+    progress: ProgressCallback | None = None,
+    windows: tuple[Windows, Windows] | None = None,
+    model: ModelSystem | None = None,
+) -> Lafan1Report:
+    """Score the baselines (and the model, when `request.checkpoint` is set) by L2P; the
+    training and test `windows` of `load_windows(request)` and the `model_system` when they
+    are already loaded."""
     began = time.perf_counter()
-    train, test = load_windows(request)
+    train, test = windows or load_windows(request)
     statistics = PositionStatistics.of(train)
-    model = _model_system(request, test) if request.checkpoint is not None else None
+    if model is None and request.checkpoint is not None:
+        model = model_system(request, test)
     rows: dict[str, dict[int, float]] = {ZERO_VELOCITY: {}, INTERPOLATION: {}}
     exports: dict[str, np.ndarray] = {}
     total = len(test.takes) * len(TRANSITIONS)
@@ -151,7 +159,7 @@ def write_exports(path: Path, exports: dict[str, np.ndarray]) -> None:
     write_atomically(path, write)
 
 
-def _model_system(request: Lafan1Request, test: Windows) -> ModelSystem:
+def model_system(request: Lafan1Request, test: Windows) -> ModelSystem:
     """The model and the joint map that carries the test skeleton onto SMPL-H."""
     skeleton = identify_skeleton(test.joint_names, Path(request.test_bvh))
     model = GenerationModel.load(request.checkpoint)

@@ -76,7 +76,10 @@ def read_take(path: Path) -> BvhTake:
             f"{path}: the LAFAN1 protocol is defined at 30 fps; this take is at {motion.fps:g}"
         )
     if motion.translations is not None:
-        raise ProtocolError(f"{path}: joints other than the root have position channels")
+        raise ProtocolError(
+            f"{path}: joints other than the root have position channels; the protocol reads "
+            "rotations"
+        )
     keep = [i for i, name in enumerate(motion.joint_names) if not name.endswith(_END_SITE_SUFFIX)]
     new_index = {old: new for new, old in enumerate(keep)}
     parents = [new_index[motion.parents[i]] if motion.parents[i] >= 0 else -1 for i in keep]
