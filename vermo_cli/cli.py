@@ -492,7 +492,11 @@ def _four_places(value: float) -> str:
 
 
 DataOption = Annotated[
-    Path, typer.Option(help="Token corpus from `vermo tokenize encode` (with --codec for audio).")
+    Path,
+    typer.Option(
+        help="Token corpus from `vermo tokenize encode` (with --codec for audio); for an "
+        "`inbetween` recipe, BVH takes (a folder or a quoted pattern 'DIR/*1.bvh')."
+    ),
 ]
 RecipeOption = Annotated[Path, typer.Option(help="Training recipe YAML (recipes/vermo-*.yaml).")]
 RunOutputOption = Annotated[
@@ -641,7 +645,17 @@ def specialize(
     nodes: NodesOption = None,
     hostfile: HostfileOption = None,
 ) -> None:
-    """Stage 3: fine-tune an sft model on one task, loss on reply tokens only."""
+    """Stage 3: fine-tune an sft model on one task, loss on reply tokens only; with a recipe of
+    `kind: inbetween`, train the in-betweening specialist on BVH takes (--data DIR or pattern)."""
+    with user_errors():
+        from vermo_cli.recipe_files import read_yaml
+
+        inbetween = read_yaml(recipe).get("kind") == "inbetween"
+    if inbetween:
+        _specialize_inbetween(
+            task, data, recipe, output, previous, resume, overwrite, gpus or nodes or hostfile
+        )
+        return
     _train(
         "specialize",
         data,
@@ -653,6 +667,53 @@ def specialize(
         previous,
         task=task,
     )
+
+
+def _specialize_inbetween(
+    task: str,
+    data: Path,
+    recipe: Path,
+    output: Path,
+    previous: Path | None,
+    resume: bool,
+    overwrite: bool,
+    launched: bool,
+) -> None:
+    """`vermo specialize btwn` with an `inbetween` recipe: train, then print the validation."""
+    with user_errors():
+        from vermo_cli.inbetween.fit import (
+            InbetweenRequest,
+            check_command_options,
+            check_inbetween_request,
+            fit_inbetween,
+        )
+
+        check_command_options(task, previous, resume, launched)
+        request = InbetweenRequest(data, recipe, output, overwrite)
+        check_inbetween_request(request)
+        columns = (TextColumn("loss {task.fields[loss]:.3f} · val L2P {task.fields[val]:.3f}"),)
+        with _bar(*columns) as bar:
+            progress = _TaskFromFirstStep(bar, "specialize btwn", val=float("nan"))
+
+            def advance(step: int, total: int, loss: float, validation: float | None) -> None:
+                progress.update(total=total, completed=step, loss=loss)
+                if validation is not None:
+                    progress.update(val=validation)
+
+            info = fit_inbetween(request, advance)
+        scores = info["validation"]
+        table = Table(
+            title=f"held-out L2P (last {info['recipe']['training']['validation_fraction']:.0%} "
+            f"of each take, {info['validation_windows']} windows), step {info['step']}",
+            title_justify="left",
+        )
+        table.add_column("system")
+        for transition in scores["per_transition"]:
+            table.add_column(f"n = {transition}", justify="right")
+        table.add_row("interpolation", *(f"{v:.3f}" for v in scores["interpolation"].values()))
+        table.add_row("specialist", *(f"{v:.3f}" for v in scores["per_transition"].values()))
+        console.print(table)
+        console.print(f"wrote {output} ({info['seconds'] / 60:.1f} min)")
 
 
 class DecoderChoice(StrEnum):

@@ -1,9 +1,9 @@
 """Every recipe kind vermo knows, as one pydantic union tagged by the recipe's `kind` key.
 
 Each recipe under `recipes/` says what it configures in its `kind` key (`flowvq`,
-`audio-codec`, `lm`, `evaluator-text-motion`, `evaluator-gesture`); `load_recipe` reads any of
-them. The component modules read their own kind through `vermo_cli.recipe_files`, so nothing
-imports this module back.
+`audio-codec`, `lm`, `evaluator-text-motion`, `evaluator-gesture`, `inbetween`); `load_recipe`
+reads any of them. The component modules read their own kind through
+`vermo_cli.recipe_files`, so nothing imports this module back.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, TypeAdapter
 
 from vermo_cli.evaluator_models.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
+from vermo_cli.inbetween.recipe import InbetweenRecipe
 from vermo_cli.recipe_files import RecipeError, read_yaml, validate_recipe
 from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecRecipe
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe
@@ -27,7 +28,8 @@ AnyRecipe = Annotated[
     | AudioCodecRecipe
     | LmTrainRecipe
     | TextMotionEvaluatorRecipe
-    | GestureEvaluatorRecipe,
+    | GestureEvaluatorRecipe
+    | InbetweenRecipe,
     Field(discriminator="kind"),
 ]
 _RECIPE = TypeAdapter(AnyRecipe)

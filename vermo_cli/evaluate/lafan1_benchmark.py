@@ -15,12 +15,8 @@ from typing import Any
 import numpy as np
 
 from vermo_cli import __version__
-from vermo_cli.evaluate.lafan1_systems import (
-    ModelSystem,
-    ProgressCallback,
-    interpolation,
-    zero_velocity,
-)
+from vermo_cli.evaluate.lafan1_baselines import interpolation, zero_velocity
+from vermo_cli.evaluate.lafan1_systems import ModelSystem, ProgressCallback
 from vermo_cli.evaluate.lafan1_windows import (
     CONTEXT_FRAMES,
     TEST_OFFSET,
@@ -37,6 +33,7 @@ from vermo_cli.evaluate.lafan1_windows import (
 )
 from vermo_cli.files import write_atomically
 from vermo_cli.generate.session import GenerationModel, SamplingOptions
+from vermo_cli.inbetween.run import InbetweenRun, is_inbetween_run
 from vermo_cli.motion.bvh_skeletons import identify_skeleton
 
 ZERO_VELOCITY = "zero velocity"
@@ -103,7 +100,7 @@ def load_windows(request: Lafan1Request) -> tuple[Windows, Windows]:
     train = cut_windows(train_takes, TRAIN_WINDOW, TRAIN_OFFSET)
     test = cut_windows(test_takes, TEST_WINDOW, TEST_OFFSET, offsets=train_takes[0].offsets)
     if request.limit is not None:
-        test = _first_windows(test, request.limit)
+        test = test.subset(slice(0, request.limit))
     return train, test
 
 
@@ -111,7 +108,7 @@ def run_lafan1(
     request: Lafan1Request,
     progress: ProgressCallback | None = None,
     windows: tuple[Windows, Windows] | None = None,
-    model: ModelSystem | None = None,
+    model: Lafan1System | None = None,
 ) -> Lafan1Report:
     """Score the baselines (and the model, when `request.checkpoint` is set) by L2P; the
     training and test `windows` of `load_windows(request)` and the `model_system` when they
@@ -159,31 +156,31 @@ def write_exports(path: Path, exports: dict[str, np.ndarray]) -> None:
     write_atomically(path, write)
 
 
-def model_system(request: Lafan1Request, test: Windows) -> ModelSystem:
-    """The model and the joint map that carries the test skeleton onto SMPL-H."""
+Lafan1System = ModelSystem | InbetweenRun
+"""A model the protocol scores: the token LM (through SMPL-H) or an in-betweening specialist
+trained on the test takes' skeleton."""
+
+
+def model_system(request: Lafan1Request, test: Windows) -> Lafan1System:
+    """The model of `request.checkpoint`: an in-betweening specialist as it is, a language
+    model with the joint map that carries the test skeleton onto SMPL-H."""
+    assert request.checkpoint is not None
+    if is_inbetween_run(request.checkpoint):
+        specialist = InbetweenRun.load(request.checkpoint)
+        if specialist.max_transition < max(TRANSITIONS):
+            raise ProtocolError(
+                f"{request.checkpoint}: made for transitions of at most "
+                f"{specialist.max_transition} frames; the protocol scores n up to "
+                f"{max(TRANSITIONS)} (train with training.max_transition: {max(TRANSITIONS)})"
+            )
+        return specialist
     skeleton = identify_skeleton(test.joint_names, Path(request.test_bvh))
     model = GenerationModel.load(request.checkpoint)
     return ModelSystem(model, skeleton, test.joint_names, request.options)
 
 
-def _first_windows(windows: Windows, limit: int) -> Windows:
-    keep = slice(0, limit)
-    return Windows(
-        takes=windows.takes[keep],
-        starts=windows.starts[keep],
-        rotations=windows.rotations[keep],
-        root=windows.root[keep],
-        positions=windows.positions[keep],
-        offsets=windows.offsets,
-        parents=windows.parents,
-        joint_names=windows.joint_names,
-        turn=windows.turn[keep],
-        shift=windows.shift[keep],
-    )
-
-
 def _protocol(
-    request: Lafan1Request, train: Windows, test: Windows, model: ModelSystem | None
+    request: Lafan1Request, train: Windows, test: Windows, model: Lafan1System | None
 ) -> dict[str, Any]:
     """Everything needed to reproduce the numbers."""
     options = request.options
@@ -197,9 +194,12 @@ def _protocol(
         "limit": request.limit,
         "context_frames": CONTEXT_FRAMES,
         "transitions": list(TRANSITIONS),
-        "checkpoint": str(model.model.directory) if model else None,
-        "sampling": None
+        "checkpoint": None if model is None else str(_directory(model)),
+        "model_kind": None
         if model is None
+        else ("inbetween" if isinstance(model, InbetweenRun) else "language model"),
+        "sampling": None
+        if not isinstance(model, ModelSystem)
         else {
             "seed": options.seed,
             "temperature": options.temperature,
@@ -209,3 +209,8 @@ def _protocol(
             "candidates": options.candidates,
         },
     }
+
+
+def _directory(model: Lafan1System) -> Path:
+    """Where the scored model was loaded from."""
+    return model.directory if isinstance(model, InbetweenRun) else model.model.directory

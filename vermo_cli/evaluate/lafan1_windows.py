@@ -139,6 +139,23 @@ class Windows:
     turn: np.ndarray
     shift: np.ndarray
 
+    def subset(self, indices: np.ndarray | slice, frames: int | None = None) -> Windows:
+        """The windows at `indices`, their first `frames` frames only when set."""
+        keep = [self.takes[i] for i in np.arange(len(self.takes))[indices]]
+        cut = slice(0, frames)
+        return Windows(
+            takes=keep,
+            starts=self.starts[indices],
+            rotations=self.rotations[indices, cut],
+            root=self.root[indices, cut],
+            positions=self.positions[indices, cut],
+            offsets=self.offsets,
+            parents=self.parents,
+            joint_names=self.joint_names,
+            turn=self.turn[indices],
+            shift=self.shift[indices],
+        )
+
     def to_file_frame(self, positions: np.ndarray) -> np.ndarray:
         """`[W, F, J, 3]` positions in the windows' frames -> the BVH files' world frames."""
         return positions @ self.turn[:, None] + self.shift[:, None, None]

@@ -22,6 +22,7 @@ from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
 from vermo_cli.generate.stitching import seam_gap, stitch_given_motion
+from vermo_cli.inbetween.layout import INFO_NAME as INBETWEEN_INFO
 from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
@@ -397,6 +398,11 @@ def resolve_checkpoint(checkpoint: Path | None) -> ResolvedCheckpoint:
                 "model') or pass --checkpoint DIR"
             )
         raise GenerationError(f"{directory}: checkpoint not found")
+    if (directory / INBETWEEN_INFO).is_file():
+        raise GenerationError(
+            f"{directory}: an in-betweening specialist, not a language model; score it with "
+            f"`vermo eval btwn --protocol lafan1 --checkpoint {directory}`"
+        )
     model_dir = directory / MODEL_DIR if (directory / MODEL_DIR).is_dir() else directory
     if not (model_dir / "config.json").is_file():
         raise GenerationError(
