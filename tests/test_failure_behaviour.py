@@ -246,6 +246,7 @@ def places(
         "PRETRAIN_RECIPE": root / "pretrain.yaml",
         "SFT_RECIPE": root / "sft.yaml",
         "SPECIALIZE_RECIPE": root / "specialize.yaml",
+        "BTWN_RECIPE": ROOT / "recipes" / "mocap-btwn.yaml",
         "PRETRAIN_RUN": runs / "pre",
         "RUN": runs / "sft",
         "EVALUATOR": evaluator,

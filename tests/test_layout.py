@@ -199,7 +199,7 @@ def test_helper_functions_are_defined_once(name: str) -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     # top to bottom: a module may import its own layer's and lower layers' modules only
     ("vermo_cli.cli", "vermo_cli.quickstart", "vermo_cli.recipes"),
-    ("vermo_cli.evaluate", "vermo_cli.render"),
+    ("vermo_cli.evaluate", "vermo_cli.render", "vermo_cli.inbetween"),
     ("vermo_cli.generate",),
     ("vermo_cli.train",),
     ("vermo_cli.messages",),

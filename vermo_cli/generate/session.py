@@ -22,7 +22,6 @@ from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
 from vermo_cli.generate.prompt import Prompt, PromptInputs, build_prompt
 from vermo_cli.generate.stitching import seam_gap, stitch_given_motion
-from vermo_cli.inbetween.layout import INFO_NAME as INBETWEEN_INFO
 from vermo_cli.messages.message import Segment, parse_reply, prompt_ids
 from vermo_cli.messages.tasks import TaskSpec, get_task
 from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
@@ -30,6 +29,7 @@ from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 from vermo_cli.tokenizers.vocabulary import EOS, Vocabulary
 from vermo_cli.train.checkpoint_weights import check_training_checkpoint, checkpoint_model
 from vermo_cli.train.run_layout import (
+    INBETWEEN_INFO,
     MODEL_DIR,
     MODEL_RECORD,
     NO_CODEC,

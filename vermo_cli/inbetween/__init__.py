@@ -10,6 +10,5 @@ per made frame, the correction of every joint's global position.
     samples.py   training and validation windows, and the network's inputs and targets
     network.py   the transformer
     fit.py       training with best-validation export
-    layout.py    the files of a run directory
     run.py       a trained run: loading it and making the frames of protocol windows
 """

@@ -42,7 +42,6 @@ from vermo_cli.files import (
     staging_directory,
     write_json_atomically,
 )
-from vermo_cli.inbetween.layout import INFO_NAME, LOG_NAME, RUN_FORMAT, RUN_VERSION, WEIGHTS_NAME
 from vermo_cli.inbetween.network import InbetweenTransformer
 from vermo_cli.inbetween.recipe import InbetweenRecipe, InbetweenTraining, load_inbetween_recipe
 from vermo_cli.inbetween.run import InbetweenRunError
@@ -52,6 +51,14 @@ from vermo_cli.inbetween.samples import (
     mirrored,
     split_takes,
     window_frames,
+)
+from vermo_cli.schedule import warmup_cosine_factor
+from vermo_cli.train.run_layout import (
+    INBETWEEN_FORMAT,
+    INBETWEEN_INFO,
+    INBETWEEN_LOG,
+    INBETWEEN_VERSION,
+    INBETWEEN_WEIGHTS,
 )
 
 VALIDATION_EVERY_FRAMES = 20
@@ -111,7 +118,7 @@ def check_inbetween_request(request: InbetweenRequest) -> InbetweenRecipe:
             raise InbetweenRunError(
                 f"{request.output}: already exists (pass --overwrite to replace it)"
             )
-        check_replaceable(request.output, (INFO_NAME,), "an in-betweening run")
+        check_replaceable(request.output, (INBETWEEN_INFO,), "an in-betweening run")
     return recipe
 
 
@@ -141,11 +148,13 @@ def fit_inbetween(request: InbetweenRequest, progress: FitProgress | None = None
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"step": 0, "l2p": math.inf}
     try:
-        with open(staging / LOG_NAME, "w", newline="") as handle:
+        with open(staging / INBETWEEN_LOG, "w", newline="") as handle:
             log = csv.writer(handle)
             log.writerow(["step", "loss", "learning_rate", "validation_l2p"])
             for step in range(1, settings.steps + 1):
-                rate = settings.learning_rate * learning_rate_factor(settings, step)
+                rate = settings.learning_rate * warmup_cosine_factor(
+                    step - 1, settings.warmup_steps, settings.steps, settings.final_lr_fraction
+                )
                 for group in optimizer.param_groups:
                     group["lr"] = rate
                 loss = _train_step(network, optimizer, windows, scale, partners, settings, step)
@@ -156,7 +165,7 @@ def fit_inbetween(request: InbetweenRequest, progress: FitProgress | None = None
                     history.append({"step": step, "l2p": measured, "per_transition": scores})
                     if measured < best["l2p"]:
                         best = {"step": step, "l2p": measured, "per_transition": scores}
-                        save_weights(network, staging / WEIGHTS_NAME)
+                        save_weights(network, staging / INBETWEEN_WEIGHTS)
                 log.writerow(
                     [
                         step,
@@ -168,8 +177,8 @@ def fit_inbetween(request: InbetweenRequest, progress: FitProgress | None = None
                 if progress:
                     progress(step, settings.steps, loss, measured)
         info = {
-            "format": RUN_FORMAT,
-            "version": RUN_VERSION,
+            "format": INBETWEEN_FORMAT,
+            "version": INBETWEEN_VERSION,
             "vermo_version": __version__,
             "recipe": recipe.model_dump(mode="json"),
             "data": str(request.data),
@@ -189,21 +198,11 @@ def fit_inbetween(request: InbetweenRequest, progress: FitProgress | None = None
             "history": history,
             "seconds": time.monotonic() - started,
         }
-        write_json_atomically(staging / INFO_NAME, info)
+        write_json_atomically(staging / INBETWEEN_INFO, info)
         publish_directory(staging, request.output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
-
-
-def learning_rate_factor(settings: InbetweenTraining, step: int) -> float:
-    """Linear warm-up to 1 over `warmup_steps`, then cosine decay to `final_lr_fraction`."""
-    if step <= settings.warmup_steps:
-        return step / max(settings.warmup_steps, 1)
-    span = max(settings.steps - settings.warmup_steps, 1)
-    done = (step - settings.warmup_steps) / span
-    cosine = 0.5 * (1.0 + math.cos(math.pi * min(done, 1.0)))
-    return settings.final_lr_fraction + (1.0 - settings.final_lr_fraction) * cosine
 
 
 def _train_step(

@@ -1,5 +1,5 @@
-"""A trained in-betweening specialist (its files: `layout`): loading it, and its frames for
-protocol windows."""
+"""A trained in-betweening specialist (its files: `train/run_layout.py`): loading it, and its
+frames for protocol windows."""
 
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ from safetensors.torch import load_file
 
 from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.lafan1_windows import CONTEXT_FRAMES, Windows
-from vermo_cli.inbetween.layout import INFO_NAME, RUN_FORMAT, RUN_VERSION, WEIGHTS_NAME
 from vermo_cli.inbetween.network import InbetweenTransformer
 from vermo_cli.inbetween.recipe import InbetweenRecipe
 from vermo_cli.inbetween.samples import make_sample, mirror_joints, reflect, window_frames
+from vermo_cli.train.run_layout import (
+    INBETWEEN_FORMAT,
+    INBETWEEN_INFO,
+    INBETWEEN_VERSION,
+    INBETWEEN_WEIGHTS,
+)
 
 BATCH_WINDOWS = 256
 """Windows per forward pass when making frames."""
@@ -33,7 +38,7 @@ class InbetweenRunError(VermoError):
 
 def is_inbetween_run(directory: Path) -> bool:
     """Whether `directory` holds an in-betweening specialist."""
-    return (Path(directory) / INFO_NAME).is_file()
+    return (Path(directory) / INBETWEEN_INFO).is_file()
 
 
 @dataclass
@@ -53,18 +58,18 @@ class InbetweenRun:
     def load(cls, directory: Path) -> InbetweenRun:
         """Read a run written by `vermo specialize btwn` with an `inbetween` recipe."""
         directory = Path(directory)
-        info_path = directory / INFO_NAME
+        info_path = directory / INBETWEEN_INFO
         if not info_path.is_file():
-            raise InbetweenRunError(f"{directory}: not an in-betweening run (no {INFO_NAME})")
+            raise InbetweenRunError(f"{directory}: not an in-betweening run (no {INBETWEEN_INFO})")
         info = json.loads(info_path.read_text())
-        if info.get("format") != RUN_FORMAT or info.get("version") != RUN_VERSION:
+        if info.get("format") != INBETWEEN_FORMAT or info.get("version") != INBETWEEN_VERSION:
             raise InbetweenRunError(
-                f"{directory}: {INFO_NAME} is not a version-{RUN_VERSION} {RUN_FORMAT} record; "
-                "retrain it with this vermo"
+                f"{directory}: {INBETWEEN_INFO} is not a version-{INBETWEEN_VERSION} "
+                f"{INBETWEEN_FORMAT} record; retrain it with this vermo"
             )
-        weights = directory / WEIGHTS_NAME
+        weights = directory / INBETWEEN_WEIGHTS
         if not weights.is_file():
-            raise InbetweenRunError(f"{directory}: {WEIGHTS_NAME} is missing")
+            raise InbetweenRunError(f"{directory}: {INBETWEEN_WEIGHTS} is missing")
         recipe = InbetweenRecipe.model_validate(info["recipe"])
         joint_names = list(info["joint_names"])
         network = InbetweenTransformer(len(joint_names), recipe.network, info["max_frames"])

@@ -20,6 +20,17 @@ model is."""
 NO_CODEC = "none"
 """The audio-codec identity of a vocabulary built without audio."""
 
+# An in-betweening specialist's run (`vermo_cli.inbetween`, a recipe of `kind: inbetween`):
+INBETWEEN_INFO = "inbetween.json"
+"""What the run is: recipe, skeleton (joint names, parents), the position scale, the step its
+weights are from and the validation history."""
+INBETWEEN_WEIGHTS = "model.safetensors"
+"""The weights of the best validation step."""
+INBETWEEN_LOG = "train.csv"
+"""Step, loss, learning rate and validation L2P as training went."""
+INBETWEEN_FORMAT = "vermo-inbetween"
+INBETWEEN_VERSION = 1
+
 
 def checkpoint_tags(directory: Path) -> list[Path]:
     """Checkpoint folders `step<N>` of a run's `checkpoints/`, in step order."""
