@@ -145,6 +145,10 @@ def test_bertscore_identical_is_full_and_unrelated_lower_without_network(
     unrelated = bertscore(["a person walks forward"], [["stock prices fell sharply today"]])
     assert identical.f1 == pytest.approx(100.0, abs=0.01)
     assert unrelated.f1 < paraphrase.f1 < identical.f1 - 5.0
+    # an empty caption (a model can write one) scores 0 and leaves the others' scores as they are
+    with_empty = bertscore(["a person walks forward", "..."], [["a person walks forward"]] * 2)
+    assert with_empty.f1 == pytest.approx(identical.f1 / 2, abs=0.01)
+    assert bertscore([""], [["a person walks forward"]]).f1 == 0.0
     assert "sentence-transformers/all-MiniLM-L6-v2" in identical.model
     assert "layer 6" in identical.model
     best_of_two = bertscore(

@@ -29,6 +29,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
+
 if TYPE_CHECKING:
     from bert_score import BERTScorer
 
@@ -211,14 +213,20 @@ def bertscore(
     rescaling (bert-score has no baseline for this model), so unrelated sentences still score
     well above 0. A hypothesis with several references takes its best F1. The result is the
     mean F1 over hypotheses times 100, with `bertscore_model_description()` naming the model.
-    Captions are normalised by `normalize_caption`. The model loads once per `device` and stays
+    Captions are normalised by `normalize_caption`; a hypothesis with no word left (an empty
+    caption) has no token to match and scores 0. The model loads once per `device` and stays
     in memory.
     """
     normalized_hypotheses, normalized_references = _normalized_corpus(hypotheses, references)
-    scorer = _bertscore_scorer(device)
-    _precision, _recall, f1 = scorer.score(
-        normalized_hypotheses, normalized_references, batch_size=batch_size
-    )
+    f1 = np.zeros(len(normalized_hypotheses))
+    worded = [i for i, text in enumerate(normalized_hypotheses) if text.strip()]
+    if worded:
+        _precision, _recall, scored = _bertscore_scorer(device).score(
+            [normalized_hypotheses[i] for i in worded],
+            [normalized_references[i] for i in worded],
+            batch_size=batch_size,
+        )
+        f1[worded] = scored.numpy()
     return BertScore(f1=100.0 * float(f1.mean()), model=bertscore_model_description())
 
 
