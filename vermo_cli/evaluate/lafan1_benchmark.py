@@ -194,7 +194,7 @@ def _protocol(
         "limit": request.limit,
         "context_frames": CONTEXT_FRAMES,
         "transitions": list(TRANSITIONS),
-        "checkpoint": None if model is None else str(_directory(model)),
+        "checkpoint": None if model is None else str(model.directory),
         "model_kind": None
         if model is None
         else ("inbetween" if isinstance(model, InbetweenRun) else "language model"),
@@ -209,8 +209,3 @@ def _protocol(
             "candidates": options.candidates,
         },
     }
-
-
-def _directory(model: Lafan1System) -> Path:
-    """Where the scored model was loaded from."""
-    return model.directory if isinstance(model, InbetweenRun) else model.model.directory

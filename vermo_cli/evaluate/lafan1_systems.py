@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -41,6 +42,11 @@ class ModelSystem:
     skeleton: SkeletonSpec
     joint_names: list[str]
     options: SamplingOptions
+
+    @property
+    def directory(self) -> Path:
+        """Where the model was loaded from."""
+        return self.model.directory
 
     def transitions(
         self, windows: Windows, frames: int, progress: ProgressCallback | None = None

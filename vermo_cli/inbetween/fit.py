@@ -44,11 +44,13 @@ from vermo_cli.files import (
 )
 from vermo_cli.inbetween.network import InbetweenTransformer
 from vermo_cli.inbetween.recipe import InbetweenRecipe, InbetweenTraining, load_inbetween_recipe
-from vermo_cli.inbetween.run import InbetweenRunError
+from vermo_cli.inbetween.run import InbetweenRunError, corrected
 from vermo_cli.inbetween.samples import (
+    Sample,
     make_sample,
     mirror_joints,
     mirrored,
+    normalised,
     split_takes,
     window_frames,
 )
@@ -81,8 +83,11 @@ class InbetweenRequest:
 
 @dataclass
 class _Validation:
+    """The held-out windows, their `Sample` per transition length scored (made once), the
+    statistics L2P divides by, and the interpolation baseline's L2P."""
+
     windows: Windows
-    transitions: list[int]
+    samples: dict[int, Sample]
     statistics: PositionStatistics
     interpolation: dict[int, float] = field(default_factory=dict)
 
@@ -224,8 +229,8 @@ def _train_step(
         sample = mirrored(sample, draw.random(settings.batch_size) < 0.5, partners)
     assert sample.truth is not None
     network.train()
-    poses = _normalised(sample.known, scale)
-    truth = _normalised(sample.truth, scale)
+    poses = normalised(sample.known, scale)
+    truth = normalised(sample.truth, scale)
     made = slice(CONTEXT_FRAMES, CONTEXT_FRAMES + transition)
     predicted = poses[:, made] + network(poses, transition)[:, made]
     loss = torch.linalg.vector_norm(predicted - truth, dim=-1).mean()
@@ -234,12 +239,6 @@ def _train_step(
     torch.nn.utils.clip_grad_norm_(network.parameters(), settings.grad_clip)
     optimizer.step()
     return float(loss.detach())
-
-
-def _normalised(positions: np.ndarray, scale: np.ndarray) -> torch.Tensor:
-    """`[W, F, J, 3]` file units -> `[W, F, J * 3]` divided by the scale, float32."""
-    flat = positions.reshape(*positions.shape[:2], -1) / scale
-    return torch.as_tensor(flat, dtype=torch.float32)
 
 
 def _validation(held_out: list, settings: InbetweenTraining, scale: np.ndarray) -> _Validation:
@@ -256,9 +255,9 @@ def _validation(held_out: list, settings: InbetweenTraining, scale: np.ndarray) 
             f"validate ({error}); raise training.validation_fraction"
         ) from None
     statistics = PositionStatistics(mean=np.zeros_like(scale), std=scale)
-    validation = _Validation(windows, transitions, statistics)
-    for transition in transitions:
-        sample = make_sample(windows, transition)
+    samples = {transition: make_sample(windows, transition) for transition in transitions}
+    validation = _Validation(windows, samples, statistics)
+    for transition, sample in samples.items():
         made = slice(CONTEXT_FRAMES, CONTEXT_FRAMES + transition)
         validation.interpolation[transition] = l2p(sample.known[:, made], sample.truth, statistics)
     return validation
@@ -268,14 +267,9 @@ def validation_l2p(
     network: InbetweenTransformer, scale: np.ndarray, validation: _Validation
 ) -> dict[int, float]:
     """The network's L2P on the held-out windows per transition length."""
-    network.eval()
     scores = {}
-    with torch.no_grad():
-        for transition in validation.transitions:
-            sample = make_sample(validation.windows, transition)
-            made = slice(CONTEXT_FRAMES, CONTEXT_FRAMES + transition)
-            poses = _normalised(sample.known, scale)
-            corrected = poses[:, made] + network(poses, transition)[:, made]
-            predicted = (corrected.double().numpy() * scale).reshape(sample.truth.shape)
-            scores[transition] = l2p(predicted, sample.truth, validation.statistics)
+    for transition, sample in validation.samples.items():
+        made = slice(CONTEXT_FRAMES, CONTEXT_FRAMES + transition)
+        predicted = corrected(network, scale, sample.known, transition)[:, made]
+        scores[transition] = l2p(predicted, sample.truth, validation.statistics)
     return scores

@@ -17,7 +17,13 @@ from vermo_cli.errors import VermoError
 from vermo_cli.evaluate.lafan1_windows import CONTEXT_FRAMES, Windows
 from vermo_cli.inbetween.network import InbetweenTransformer
 from vermo_cli.inbetween.recipe import InbetweenRecipe
-from vermo_cli.inbetween.samples import make_sample, mirror_joints, reflect, window_frames
+from vermo_cli.inbetween.samples import (
+    make_sample,
+    mirror_joints,
+    normalised,
+    reflect,
+    window_frames,
+)
 from vermo_cli.train.run_layout import (
     INBETWEEN_FORMAT,
     INBETWEEN_INFO,
@@ -115,16 +121,21 @@ class InbetweenRun:
         network's corrections added to every frame. A network trained with mirroring also
         corrects the mirror image, and the two results (the second mirrored back) are
         averaged."""
-        result = self._corrected(known, frames)
+        result = corrected(self.network, self.scale, known, frames)
         if self.partners is None:
             return result
         every = np.ones(len(known), dtype=bool)
-        reflection = self._corrected(reflect(known, every, self.partners), frames)
+        mirror = reflect(known, every, self.partners)
+        reflection = corrected(self.network, self.scale, mirror, frames)
         return 0.5 * (result + reflect(reflection, every, self.partners))
 
-    def _corrected(self, known: np.ndarray, frames: int) -> np.ndarray:
-        shape = known.shape
-        poses = torch.as_tensor(known.reshape(shape[0], shape[1], -1) / self.scale).float()
-        with torch.no_grad():
-            corrections = self.network(poses, frames).double().numpy()
-        return known + (corrections * self.scale).reshape(shape)
+
+def corrected(
+    network: InbetweenTransformer, scale: np.ndarray, known: np.ndarray, transition: int
+) -> np.ndarray:
+    """`known` `[W, n + 11, J, 3]` (file units, made frames interpolated) plus the network's
+    corrections, scaled back to file units by `scale` `[J * 3]` (the network in eval mode)."""
+    network.eval()
+    with torch.no_grad():
+        corrections = network(normalised(known, scale), transition).double().numpy()
+    return known + (corrections * scale).reshape(known.shape)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from vermo_cli.evaluate.lafan1_baselines import interpolation
 from vermo_cli.evaluate.lafan1_windows import CONTEXT_FRAMES, BvhTake, ProtocolError, Windows
@@ -110,3 +111,10 @@ def reflect(positions: np.ndarray, which: np.ndarray, partners: np.ndarray) -> n
     result = positions.copy()
     result[which] = positions[which][:, :, partners] * _LATERAL
     return result
+
+
+def normalised(positions: np.ndarray, scale: np.ndarray) -> torch.Tensor:
+    """`[W, F, J, 3]` file units -> `[W, F, J * 3]` each coordinate divided by `scale`
+    `[J * 3]`, float32: what the network sees."""
+    flat = positions.reshape(*positions.shape[:2], -1) / scale
+    return torch.as_tensor(flat, dtype=torch.float32)
