@@ -15,7 +15,7 @@ a one-line error):
    reconstruction of the unseen subject's clips, body MPJPE, PA-MPJPE and root FDE in metres,
    beside the paper's FlowVQ MPJPE (0.059 m).
 3. `vermo tokenize encode`, `vermo pretrain` (recipes/mocap-pretrain.yaml) and `vermo sft`
-   (recipes/mocap-sft.yaml, which exports its best validation step).
+   (recipes/mocap-sft.yaml, which exports its last step).
 4. `vermo eval fit-evaluator` (text-motion, on the corpus's train split), then `vermo eval t2m`
    and `vermo eval m2t` of the sft model on the test split: t2m R-precision top-3 of Real and of
    the model (target: the model at least 0.7 of Real), m2t BLEU@4 of the most frequent caption
