@@ -193,7 +193,7 @@ def test_round_trip_lengths_for_one_and_two_people(tokenizer_dir: Path) -> None:
 @pytest.mark.slow
 def test_encode_is_deterministic_and_flow_sampling_is_seeded(tokenizer_dir: Path) -> None:
     tokenizer = FlowVQTokenizer.load(tokenizer_dir)
-    clips = open_corpus(tokenizer.info["corpus"]["path"]).clips.with_format("numpy")
+    clips = open_corpus(tokenizer.corpus_path).clips.with_format("numpy")
     motion, mask = clips[0]["motion"], clips[0]["joint_mask"]
     assert np.array_equal(tokenizer.encode(motion, mask), tokenizer.encode(motion, mask))
     codes = tokenizer.encode(motion, mask)

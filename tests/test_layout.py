@@ -172,6 +172,8 @@ HELPER_HOMES = {
     r"np\.linalg\.svd\(|def _skew|\.as_rotvec\(": "vermo_cli/motion/kinematics.py",
     # a JSON file vermo writes is strict (NaN as null): json_text, not json.dumps(..., indent=)
     r"json\.dumps\([^)]*indent": "vermo_cli/files.py",
+    # a path inside a record is written relative to the record by one rule: path_for_record
+    r"os\.path\.relpath\(": "vermo_cli/files.py",
 }
 
 

@@ -142,6 +142,7 @@ def test_pretrain_from_a_local_hugging_face_model(workspace: Path, tmp_path: Pat
     )  # fmt: skip
     vocabulary = Vocabulary.load(tmp_path / "run" / "model")
     assert vocabulary.text_size == len(text) and "tokenizer of" in vocabulary.origin
+    assert vocabulary.init == init  # given absolute, recorded absolute
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "model")
     assert model.get_input_embeddings().weight.shape[0] == len(vocabulary) > len(text)
     assert "no usable tokenizer" in one_line_error(

@@ -7,6 +7,14 @@ Every output is first written to a hidden sibling `.STEM.partial-PID.SUFFIX` (th
 process id, and the output's own suffix so that tools which infer the format from it, such as
 ffmpeg or numpy, still do), then renamed onto the output. A partial whose process no longer
 exists is stale: `remove_stale_partials` deletes it.
+
+Paths inside vermo's records (`vermo_tokens.json`, `vermo_run.json`, a tokenizer's or an
+evaluator's info file, ...) are written by `path_for_record` and read by `path_from_record`,
+so that folders moved or copied together keep finding each other. The rule: a path the user
+gave relative (to the working directory), or absolute but inside the working directory, is
+recorded relative to the record's own folder; any other absolute path (outside the project:
+`/data/mocap`) is recorded absolute, as given. A recorded absolute path, also any that a
+record written before this rule holds, is read back as it is.
 """
 
 from __future__ import annotations
@@ -216,3 +224,29 @@ def check_replaceable(path: Path, markers: tuple[str, ...], what: str) -> None:
         return
     if not any((path / marker).exists() for marker in markers):
         raise OutputError(f"{path}: not {what}; refusing to overwrite it")
+
+
+def path_for_record(target: Path, record: Path) -> str:
+    """How the record file `record` stores the path `target` (see the module): relative to the
+    record's folder when `target` is relative (to the working directory) or absolute inside
+    the working directory, else absolute as given. The relative form is lexical, like
+    `os.path.relpath`: `..` climbs the path as written, links are not followed."""
+    target = Path(target)
+    if target.is_absolute() and not _inside_working_directory(target):
+        return str(target)
+    return os.path.relpath(os.path.abspath(target), os.path.abspath(Path(record).parent))
+
+
+def _inside_working_directory(path: Path) -> bool:
+    """Whether the absolute `path` lies (lexically) in the working directory or below it."""
+    return Path(os.path.normpath(path)).is_relative_to(Path.cwd())
+
+
+def path_from_record(recorded: str, record: Path) -> Path:
+    """The path that `record` stores as `recorded` (written by `path_for_record`), usable from
+    the working directory: a relative one joined to the record's folder (lexically, as it was
+    written), an absolute one as it is."""
+    path = Path(recorded)
+    if path.is_absolute():
+        return path
+    return Path(os.path.normpath(Path(record).parent / path))

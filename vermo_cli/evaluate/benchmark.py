@@ -328,12 +328,12 @@ def _token_corpus(request: BenchmarkRequest, model: GenerationModel) -> Path:
     """The token corpus to evaluate on: `--data`, else the one the checkpoint trained on."""
     if request.data is not None:
         return request.data
-    recorded = model.record.get("data")
-    if not recorded or not Path(recorded).exists():
+    recorded = model.recorded_path("data")
+    if recorded is None or not recorded.exists():
         raise BenchmarkError(
             f"{model.directory}: cannot find the token corpus it was trained on; pass --data DIR"
         )
-    return Path(recorded)
+    return recorded
 
 
 def _multimodality_prompts(task: TaskSpec, request: BenchmarkRequest, clips: int) -> int:

@@ -13,7 +13,7 @@ from vermo_cli.data.store import Corpus, motion_array, open_corpus
 from vermo_cli.errors import CorpusError
 from vermo_cli.messages.builder import ClipTokens, can_use
 from vermo_cli.messages.tasks import TaskSpec
-from vermo_cli.tokenizers.token_corpus import open_token_corpus
+from vermo_cli.tokenizers.token_corpus import encoding_input, open_token_corpus
 
 AUDIO_RATE = 22_050
 """Sample rate (Hz) the ground-truth audio is read at for beat tracking."""
@@ -73,8 +73,8 @@ def load_benchmark_data(
     `CorpusError` when the corpus is gone or was rewritten, or no clip fits."""
     rows, info = open_token_corpus(token_corpus)
     compression = int(info["tokenizer"]["compression"])
-    corpus_path = Path(info["corpus"]["path"])
-    if not corpus_path.is_dir():
+    corpus_path = encoding_input(token_corpus, info, "corpus")
+    if corpus_path is None or not corpus_path.is_dir():
         raise CorpusError(f"{token_corpus}: its corpus {corpus_path} is gone")
     corpus = open_corpus(corpus_path)
     if corpus.identity != info["corpus"]["identity"]:

@@ -66,7 +66,13 @@ from vermo_cli.evaluator_models.store import (
     summary_line,
 )
 from vermo_cli.evaluator_models.text_encoder import sentence_encoder
-from vermo_cli.files import check_output_directory, json_text, publish_directory, staging_directory
+from vermo_cli.files import (
+    check_output_directory,
+    json_text,
+    path_for_record,
+    publish_directory,
+    staging_directory,
+)
 from vermo_cli.metrics.retrieval import R_PRECISION_BATCH_SIZE, r_precision
 from vermo_cli.schedule import warmup_cosine_factor
 
@@ -456,7 +462,7 @@ def fit_evaluator(
             trained = _gesture_training(opened, settings, staging, progress)
         seconds = time.monotonic() - started
         save_weights(trained.model, staging / WEIGHTS_NAME)
-        info = _evaluator_info(staging, kind, settings, opened, trained, seconds)
+        info = _evaluator_info(staging, output, kind, settings, opened, trained, seconds)
         _write_info(staging, info)
         evaluator = load_evaluator(staging)
         if isinstance(evaluator, TextMotionEvaluator):
@@ -473,13 +479,16 @@ def fit_evaluator(
 
 def _evaluator_info(
     directory: Path,
+    output: Path,
     kind: EvaluatorKind,
     recipe: EvaluatorRecipe,
     corpus: Corpus,
     trained: TrainedEvaluator,
     seconds: float,
 ) -> dict[str, Any]:
-    """The content of `evaluator.json` (validation scores are added once it can be loaded)."""
+    """The content of `evaluator.json` (validation scores are added once it can be loaded):
+    `directory` holds the weights now, `output` is where the evaluator will be, which the
+    corpus path is recorded relative to (`files.path_for_record`)."""
     recipe_content = recipe.model_dump(mode="json")
     details = dict(trained.info)
     final_loss = details.pop("final_loss")
@@ -494,7 +503,7 @@ def _evaluator_info(
         "vermo_version": __version__,
         "recipe": recipe_content,
         "corpus": {
-            "path": str(corpus.path.resolve()),
+            "path": path_for_record(corpus.path, output / INFO_NAME),
             "identity": corpus.identity,
             "train_clips": len(trained.train_ids),
             "train_clip_ids": clip_ids_identity(trained.train_ids),

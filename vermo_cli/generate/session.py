@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from transformers.utils import logging as transformers_logging
 
 from vermo_cli.data.audio import load_audio
 from vermo_cli.errors import VermoError
+from vermo_cli.files import path_from_record
 from vermo_cli.generate import DEFAULT_CHECKPOINT, DEFAULT_TEMPERATURE
 from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar
 from vermo_cli.generate.inputs import MAX_SECONDS
@@ -109,9 +110,11 @@ class GenerationModel:
         directory: Path,
         record: dict | None = None,
         step: int | None = None,
+        record_file: Path | None = None,
     ) -> None:
         self.model = model.eval()
         self.record = record or {}  # the checkpoint's vermo_run.json, when it has one
+        self.record_file = record_file  # where that record is (its paths are relative to it)
         self.step = step  # the training step of the weights, when known
         self.vocabulary = vocabulary
         self.tokenizer = tokenizer
@@ -134,19 +137,19 @@ class GenerationModel:
         resolved = resolve_checkpoint(checkpoint)
         model_dir, record = resolved.directory, resolved.record
         vocabulary = Vocabulary.load(resolved.vocabulary)
-        tokenizer_dir = tokenizer or _recorded_path(record, "tokenizer_path", "--tokenizer")
+        tokenizer_dir = tokenizer or _recorded_path(resolved, "tokenizer_path", "--tokenizer")
         flowvq = FlowVQTokenizer.load(tokenizer_dir)
         audio_codec = None
         if vocabulary.built_for.audio != NO_CODEC:
-            codec_dir = codec or _recorded_path(record, "codec_path", "--codec")
+            codec_dir = codec or _recorded_path(resolved, "codec_path", "--codec")
             audio_codec = load_codec(codec_dir)
         vocabulary.check_built_for(
             flowvq.identity, audio_codec.identity if audio_codec else NO_CODEC, str(model_dir)
         )
         transformers_logging.disable_progress_bar()
+        parts = (model_dir, record, resolved.step, resolved.record_file)
         if resolved.training_checkpoint:
-            model = checkpoint_model(model_dir)
-            return cls(model, vocabulary, flowvq, audio_codec, model_dir, record, resolved.step)
+            return cls(checkpoint_model(model_dir), vocabulary, flowvq, audio_codec, *parts)
         if not any(model_dir.glob("*.safetensors")):
             # vermo exports safetensors; a pickled weights file is never read from a run
             raise GenerationError(
@@ -154,7 +157,12 @@ class GenerationModel:
                 "safetensors only)"
             )
         model = load_causal_lm(model_dir, use_safetensors=True, local_files_only=True)
-        return cls(model, vocabulary, flowvq, audio_codec, model_dir, record, resolved.step)
+        return cls(model, vocabulary, flowvq, audio_codec, *parts)
+
+    def recorded_path(self, *keys: str) -> Path | None:
+        """A path the checkpoint's `vermo_run.json` holds under `keys` (see
+        `recorded_run_path`); None when it holds none."""
+        return recorded_run_path(self.record, self.record_file, *keys)
 
     def encode_motion(self, joints: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """FlowVQ codes `[agents, steps]` of `[agents, frames, 52, 3]` joints."""
@@ -383,6 +391,8 @@ class ResolvedCheckpoint:
     step: int | None
     """The training step of the weights, when known."""
     training_checkpoint: bool = False
+    record_file: Path | None = None
+    """Where `record` was read from (the paths it holds are relative to it)."""
 
 
 def resolve_checkpoint(checkpoint: Path | None) -> ResolvedCheckpoint:
@@ -415,7 +425,7 @@ def resolve_checkpoint(checkpoint: Path | None) -> ResolvedCheckpoint:
     record = json.loads(record_path.read_text()) if record_path else {}
     model_record = model_dir / MODEL_RECORD
     step = json.loads(model_record.read_text()).get("step") if model_record.is_file() else None
-    return ResolvedCheckpoint(model_dir, model_dir, record, step)
+    return ResolvedCheckpoint(model_dir, model_dir, record, step, record_file=record_path)
 
 
 def _resolve_training_checkpoint(tag: Path) -> ResolvedCheckpoint:
@@ -425,16 +435,31 @@ def _resolve_training_checkpoint(tag: Path) -> ResolvedCheckpoint:
     if not (run / VOCABULARY_DIR).is_dir():
         raise GenerationError(f"{tag}: its run {run} has no {VOCABULARY_DIR}/")
     record_path = run / RUN_FILE
-    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    return ResolvedCheckpoint(tag, run / VOCABULARY_DIR, record, checkpoint_step(tag), True)
+    record_file = record_path if record_path.is_file() else None
+    record = json.loads(record_path.read_text()) if record_file else {}
+    return ResolvedCheckpoint(
+        tag, run / VOCABULARY_DIR, record, checkpoint_step(tag), True, record_file
+    )
 
 
-def _recorded_path(record: dict, key: str, option: str) -> Path:
+def recorded_run_path(record: dict, record_file: Path | None, *keys: str) -> Path | None:
+    """The path a run's `vermo_run.json` (`record`, read from `record_file`) holds under `keys`
+    (`"data"`, or `"token_corpus", "tokenizer_path"`), a relative one read against the record's
+    folder (`files.path_from_record`); None when it holds none."""
+    value: Any = record
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not value or record_file is None:
+        return None
+    return path_from_record(value, record_file)
+
+
+def _recorded_path(resolved: ResolvedCheckpoint, key: str, option: str) -> Path:
     """A tokenizer or codec path from the run record; error naming `option` if absent."""
-    value = record.get("token_corpus", {}).get(key)
-    if not value or not Path(value).exists():
+    path = recorded_run_path(resolved.record, resolved.record_file, "token_corpus", key)
+    if path is None or not path.exists():
         raise GenerationError(
             f"cannot find the {key.split('_')[0]} this model was trained with"
-            f"{f' ({value})' if value else ''}; pass {option} DIR"
+            f"{f' ({path})' if path else ''}; pass {option} DIR"
         )
-    return Path(value)
+    return path

@@ -38,6 +38,7 @@ from vermo_cli.evaluator_models.store import save_weights
 from vermo_cli.files import (
     check_output_directory,
     check_replaceable,
+    path_for_record,
     publish_directory,
     staging_directory,
     write_json_atomically,
@@ -186,7 +187,7 @@ def fit_inbetween(request: InbetweenRequest, progress: FitProgress | None = None
             "version": INBETWEEN_VERSION,
             "vermo_version": __version__,
             "recipe": recipe.model_dump(mode="json"),
-            "data": str(request.data),
+            "data": path_for_record(request.data, Path(request.output) / INBETWEEN_INFO),
             "takes": [take.name for take in takes],
             "joint_names": takes[0].joint_names,
             "parents": takes[0].parents,

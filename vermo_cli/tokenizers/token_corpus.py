@@ -3,7 +3,8 @@
 A token corpus keeps every column of its corpus except `motion`, adds `motion_tokens`
 (`[agents][steps]` int32) and, when an audio codec is given, `audio_tokens` (`[tokens]` int32,
 the codec's tokens of the clip's audio span; empty for clips without audio), and records in
-`vermo_tokens.json` which tokenizer and codec made the codes and from which corpus, so that a
+`vermo_tokens.json` which tokenizer and codec made the codes and from which corpus (their paths
+as `files.path_for_record` writes them: given relative, relative to the token corpus), so that a
 model trained on it can refuse a different tokenizer or codec later.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import datasets
 import numpy as np
@@ -28,7 +29,13 @@ from vermo_cli.data.store import (
     open_corpus,
 )
 from vermo_cli.errors import CorpusError
-from vermo_cli.files import json_text, publish_directory, staging_directory
+from vermo_cli.files import (
+    json_text,
+    path_for_record,
+    path_from_record,
+    publish_directory,
+    staging_directory,
+)
 from vermo_cli.tokenizers.audio_codec.interface import AudioCodec, load_codec
 from vermo_cli.tokenizers.flowvq.tokenizer import FlowVQTokenizer
 
@@ -82,13 +89,14 @@ def encode_corpus(
     if codec is not None:
         audio_tokens = encode_clip_audio(corpus, codec)
         encoded = encoded.add_column("audio_tokens", audio_tokens, feature=List(Value("int32")))
+    sidecar_file = output / TOKENS_SIDECAR
     sidecar = {
         "format": TOKENS_FORMAT,
         "version": 1,
         "vermo_version": __version__,
         "tokenizer": {
             "identity": tokenizer.identity,
-            "path": str(Path(tokenizer_path).resolve()),
+            "path": path_for_record(tokenizer_path, sidecar_file),
             "compression": tokenizer.compression,
             "codebook_size": tokenizer.codebook_size,
         },
@@ -97,12 +105,12 @@ def encode_corpus(
         else {
             "identity": codec.identity,
             "plugin": codec.name,
-            "path": str(Path(codec_path).resolve()),
+            "path": path_for_record(codec_path, sidecar_file),
             "tokens_per_second": codec.tokens_per_second,
             "codebook_size": codec.codebook_size,
             "sample_rate": codec.sample_rate,
         },
-        "corpus": {"identity": corpus.identity, "path": str(corpus.path.resolve())},
+        "corpus": {"identity": corpus.identity, "path": path_for_record(corpus.path, sidecar_file)},
         "clips": len(encoded),
         "tokens": int(sum(len(agent) for clip in tokens for agent in clip)),
     }
@@ -156,3 +164,15 @@ def open_token_corpus(path: Path) -> tuple[datasets.Dataset, dict[str, Any]]:
     except json.JSONDecodeError as error:
         raise CorpusError(f"{sidecar}: unreadable sidecar ({error.msg})") from None
     return load_clip_table(path), info
+
+
+def encoding_input(
+    token_corpus: Path, info: dict[str, Any], part: Literal["tokenizer", "codec", "corpus"]
+) -> Path | None:
+    """The path of the tokenizer, codec or corpus that the token corpus at `token_corpus` (with
+    sidecar `info`) was encoded with, as its sidecar records it, read relative to the token
+    corpus when relative; None when it records none (no codec)."""
+    recorded = (info.get(part) or {}).get("path")
+    if not recorded:
+        return None
+    return path_from_record(recorded, Path(token_corpus) / TOKENS_SIDECAR)

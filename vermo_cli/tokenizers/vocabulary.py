@@ -27,7 +27,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from vermo_cli.errors import VermoError, first_line
-from vermo_cli.files import write_json_atomically
+from vermo_cli.files import path_for_record, path_from_record, write_json_atomically
 
 VOCABULARY_FILE = "vermo_vocabulary.json"
 FORMAT = "vermo-vocabulary"
@@ -89,11 +89,17 @@ class Vocabulary:
     """A text tokenizer extended with segment, motion and audio tokens (see the module)."""
 
     def __init__(
-        self, text: PreTrainedTokenizerFast, built_for: TokenizerIdentities, origin: str
+        self,
+        text: PreTrainedTokenizerFast,
+        built_for: TokenizerIdentities,
+        origin: str,
+        init: Path | None = None,
     ) -> None:
         self.text = text
         self.built_for = built_for
         self.origin = origin
+        self.init = init
+        """The local Hugging Face model whose tokenizer `text` is (`--init`); None for a BPE."""
         self.text_size = _text_size(text)
         self.special_offset = self._block_offset(SPECIALS)
         self.motion_offset = self._block_offset(
@@ -117,7 +123,8 @@ class Vocabulary:
             first = existing
         last = self.text.convert_tokens_to_ids(tokens[-1])
         if last != first + len(tokens) - 1:
-            raise VocabularyError(f"{self.origin}: the tokens {tokens[0]}... are not contiguous")
+            where = self.init or self.origin
+            raise VocabularyError(f"{where}: the tokens {tokens[0]}... are not contiguous")
         return first
 
     def __len__(self) -> int:
@@ -171,14 +178,17 @@ class Vocabulary:
                 )
 
     def save(self, directory: Path) -> None:
-        """Write the Hugging Face tokenizer files and `vermo_vocabulary.json` into `directory`."""
+        """Write the Hugging Face tokenizer files and `vermo_vocabulary.json` into `directory`
+        (the `--init` model's path as `files.path_for_record` writes it)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.text.save_pretrained(str(directory))
+        path = directory / VOCABULARY_FILE
         record = {
             "format": FORMAT,
             "version": VERSION,
             "origin": self.origin,
+            "init": path_for_record(self.init, path) if self.init is not None else None,
             "text_size": self.text_size,
             "size": len(self),
             "offsets": {
@@ -188,7 +198,7 @@ class Vocabulary:
             },
             "built_for": self.built_for.__dict__,
         }
-        write_json_atomically(directory / VOCABULARY_FILE, record)
+        write_json_atomically(path, record)
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
@@ -196,7 +206,13 @@ class Vocabulary:
         directory = Path(directory)
         record = read_vocabulary_record(directory)
         text = AutoTokenizer.from_pretrained(str(directory))
-        vocabulary = cls(text, TokenizerIdentities(**record["built_for"]), record["origin"])
+        init = record.get("init")
+        vocabulary = cls(
+            text,
+            TokenizerIdentities(**record["built_for"]),
+            record["origin"],
+            path_from_record(init, directory / VOCABULARY_FILE) if init else None,
+        )
         if len(vocabulary) != record["size"]:
             raise VocabularyError(f"{directory}: tokenizer files do not match {VOCABULARY_FILE}")
         return vocabulary
@@ -258,7 +274,9 @@ def build_vocabulary(
     """A new vocabulary: a BPE trained on `texts` (or the tokenizer of `init`), extended with
     the segment tokens and one token per motion and audio code."""
     if init is not None:
-        return Vocabulary(load_text_tokenizer(init), built_for, f"tokenizer of {init}")
+        return Vocabulary(
+            load_text_tokenizer(init), built_for, "tokenizer of the --init model", Path(init)
+        )
     text = train_text_tokenizer(texts, text_vocab_size)
     return Vocabulary(text, built_for, f"byte-level BPE, {text_vocab_size} tokens")
 

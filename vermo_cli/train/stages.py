@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import check_output_directory, check_replaceable, write_json_atomically
+from vermo_cli.files import (
+    check_output_directory,
+    check_replaceable,
+    path_for_record,
+    write_json_atomically,
+)
 from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
 from vermo_cli.messages.training_examples import TaskExampleSource, read_clips, vocabulary_texts
+from vermo_cli.tokenizers.token_corpus import encoding_input
 from vermo_cli.tokenizers.vocabulary import (
     TokenizerIdentities,
     Vocabulary,
@@ -242,24 +248,30 @@ def _previous_model(request: StageRequest) -> Path | None:
 def _write_run_record(
     request: StageRequest, recipe: LmTrainRecipe, tasks: dict[str, int], info: dict[str, Any]
 ) -> None:
-    """`vermo_run.json`: what this run is, for `--resume` and for people reading the folder."""
+    """`vermo_run.json`: what this run is, for `--resume` and for people reading the folder.
+    Its paths are written by `files.path_for_record` (given relative: relative to the run)."""
+    path = request.output / RUN_FILE
+
+    def recorded(target: Path | None) -> str | None:
+        return path_for_record(target, path) if target is not None else None
+
     record = {
         "stage": request.stage,
         "task": request.task,
         "recipe": recipe.model_dump(),
-        "data": str(request.data.resolve()),
+        "data": recorded(request.data),
         "token_corpus": {
             "tokenizer": info["tokenizer"]["identity"],
-            "tokenizer_path": info["tokenizer"].get("path"),
+            "tokenizer_path": recorded(encoding_input(request.data, info, "tokenizer")),
             "codec": (info.get("codec") or {}).get("identity"),
-            "codec_path": (info.get("codec") or {}).get("path"),
+            "codec_path": recorded(encoding_input(request.data, info, "codec")),
             "corpus": info["corpus"]["identity"],
         },
-        "from": str(request.previous.resolve()) if request.previous else None,
-        "init": str(request.init.resolve()) if request.init else None,
+        "from": recorded(request.previous),
+        "init": recorded(request.init),
         "examples_per_epoch": tasks,
     }
-    write_json_atomically(request.output / RUN_FILE, record)
+    write_json_atomically(path, record)
 
 
 def _record_model(output: Path, summary: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 from vermo_cli.errors import VermoError
-from vermo_cli.files import write_atomically
+from vermo_cli.files import path_from_record, write_atomically
 from vermo_cli.motion.skeleton import JOINT_NAMES
 from vermo_cli.tokenizers.flowvq.features import MotionNormalizer, root_correction, root_path
 from vermo_cli.tokenizers.flowvq.flow_decoder import FlowMatchingDecoder, sample_motion
@@ -87,6 +87,12 @@ class FlowVQTokenizer:
     def codebook_size(self) -> int:
         """Distinct codes per step."""
         return self.recipe.vqvae.quantizer.size
+
+    @property
+    def corpus_path(self) -> Path:
+        """The corpus the tokenizer was trained on, as `tokenizer.json` records it (a relative
+        record read against the tokenizer's folder)."""
+        return path_from_record(self.info["corpus"]["path"], self.directory / INFO_NAME)
 
     @property
     def trained_joint_mask(self) -> np.ndarray:

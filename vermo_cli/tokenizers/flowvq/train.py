@@ -30,6 +30,7 @@ from vermo_cli.errors import CorpusError, VermoError
 from vermo_cli.files import (
     check_output_directory,
     check_replaceable,
+    path_for_record,
     write_atomically,
     write_json_atomically,
 )
@@ -418,7 +419,7 @@ def fit_flowvq(
         "codebook_size": recipe.vqvae.quantizer.size,
         "normalizer": normalizer.to_json(),
         "trained_joint_mask": np.any(train.joint_masks, axis=0).tolist(),
-        "corpus": {"path": str(Path(corpus_path).resolve()), "identity": corpus.identity},
+        "corpus": {"path": path_for_record(corpus_path, info_path), "identity": corpus.identity},
         "stages": {},
     }
     validation = validation_batches(
