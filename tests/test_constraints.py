@@ -8,8 +8,14 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessorList
 
-from vermo_cli.generate.constraints import ReplyConstraint, ReplyGrammar, ReplyRule
+from vermo_cli.generate.constraints import (
+    ReferenceReplyConstraint,
+    ReplyConstraint,
+    ReplyGrammar,
+    ReplyRule,
+)
 from vermo_cli.messages.message import parse_reply
 from vermo_cli.tokenizers.vocabulary import (
     AGENT_SEP,
@@ -138,6 +144,124 @@ def test_motion_after_audio_lasts_as_long_as_the_audio(vocabulary: Vocabulary) -
         (reply, _) = drive(ReplyGrammar(rules, vocabulary), vocabulary, seed, "none")
         audio, motion = parse_reply(reply, vocabulary)
         assert len(motion.agents[0]) == max(1, math.ceil(len(audio.codes) * 7.5 / 40 - 1e-9))
+
+
+# 21 * (9 / 7) and 19 * (21 / 19) land just above an integer in floating point: the motion
+# length must still round to 27 and 21 codes.
+audio_then_motion = st.builds(
+    lambda audio_steps, longest_audio, per_token, agents, longest_motion: [
+        ReplyRule("audio", steps=audio_steps, min_steps=2, max_steps=longest_audio),
+        ReplyRule(
+            "motion",
+            agents=agents,
+            min_steps=2,
+            max_steps=longest_motion,
+            steps_from_audio=per_token,
+        ),
+    ],
+    st.sampled_from([None, 19, 21]),
+    st.integers(2, 8),
+    st.sampled_from([7.5 / 40, 0.75, 1 / 3, 9 / 7, 21 / 19]),
+    st.integers(1, 2),
+    st.integers(2, 8),
+)
+batch_rules = st.lists(
+    st.one_of(rules_strategy, audio_then_motion, st.just([])), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=batch_rules, seed=st.integers(0, 10_000), bias=biases)
+def test_batch_masks_are_the_per_row_masks(
+    vocabulary: Vocabulary, rows: list[list[ReplyRule]], seed: int, bias: str
+) -> None:
+    """Rows with different rules, walked together: at every step the batched processor masks
+    exactly what the per-row reference masks."""
+    grammars = [ReplyGrammar(rules, vocabulary) for rules in rows]
+    batched, reference = ReplyConstraint(grammars, 3), ReferenceReplyConstraint(grammars, 3)
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.full((len(rows), 3), vocabulary.pad_id)
+    favoured = _favoured(vocabulary, bias)
+    for _ in range(max(grammar.max_new_tokens() for grammar in grammars) + 3):
+        scores = torch.randn(len(rows), len(vocabulary), generator=generator)
+        if favoured is not None:
+            scores[:, favoured] += 50.0
+        masked = batched(ids, scores)
+        assert torch.equal(masked, reference(ids, scores))
+        ids = torch.cat([ids, masked.argmax(dim=1, keepdim=True)], dim=1)
+
+
+MIXED_RULES = [
+    [ReplyRule("motion", steps=6, min_steps=2, max_steps=10)],  # t2m with a duration
+    [ReplyRule("motion", min_steps=2, max_steps=8)],  # free length
+    [ReplyRule("motion", agents=2, min_steps=2, max_steps=5)],  # two people, one length
+    [
+        ReplyRule("audio", min_steps=2, max_steps=8),
+        ReplyRule("motion", max_steps=10, steps_from_audio=0.75),
+    ],  # music, then a dance as long
+    [
+        ReplyRule("audio", steps=21, max_steps=21),
+        ReplyRule("motion", max_steps=30, steps_from_audio=9 / 7),
+    ],  # 27 codes, though 21 * (9 / 7) is a little above 27 in floating point
+    [ReplyRule("text", max_steps=6)],  # m2t
+    [ReplyRule("motion", steps=3, min_steps=2, max_steps=10), ReplyRule("text", max_steps=4)],
+]
+
+
+def _sample(
+    model: LlamaForCausalLM,
+    vocabulary: Vocabulary,
+    processor: type[ReplyConstraint] | type[ReferenceReplyConstraint],
+    seed: int,
+) -> torch.Tensor:
+    """`MIXED_RULES` sampled in one batch as `GenerationModel._sample` samples: left-padded
+    prompts of different lengths, top-p sampling under the constraint."""
+    generator = torch.Generator().manual_seed(seed)
+    lengths = [3 + row % 3 for row in range(len(MIXED_RULES))]
+    width = max(lengths)
+    prompts = torch.randint(0, vocabulary.text_size, (len(MIXED_RULES), width), generator=generator)
+    attention = torch.tensor([[0] * (width - n) + [1] * n for n in lengths])
+    prompts = prompts.masked_fill(attention == 0, vocabulary.pad_id)
+    grammars = [ReplyGrammar(rules, vocabulary) for rules in MIXED_RULES]
+    torch.manual_seed(seed)
+    return model.generate(
+        input_ids=prompts,
+        attention_mask=attention,
+        max_new_tokens=max(grammar.max_new_tokens() for grammar in grammars),
+        do_sample=True,
+        temperature=1.0,
+        top_p=0.95,
+        top_k=None,
+        logits_processor=LogitsProcessorList([processor(grammars, width)]),
+        eos_token_id=vocabulary.id_of(EOS),
+        pad_token_id=vocabulary.pad_id,
+        use_cache=True,
+    )[:, width:]
+
+
+def test_sampling_is_identical_to_the_per_row_processor(vocabulary: Vocabulary) -> None:
+    """A random tiny model samples token for token the same replies through either processor."""
+    config = LlamaConfig(
+        vocab_size=len(vocabulary),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():  # sharper, markers favoured: replies end early as often as late
+        model.lm_head.weight.mul_(50.0)
+        model.lm_head.weight[vocabulary.special_offset : vocabulary.motion_offset] *= 5.0
+    eos = vocabulary.id_of(EOS)
+    for seed in range(4):
+        replies = _sample(model, vocabulary, ReplyConstraint, seed)
+        assert torch.equal(replies, _sample(model, vocabulary, ReferenceReplyConstraint, seed))
+        for rules, row in zip(MIXED_RULES, replies.tolist(), strict=True):
+            segments = parse_reply(row[: row.index(eos) + 1], vocabulary)
+            assert [segment.kind for segment in segments] == [rule.kind for rule in rules]
 
 
 def test_specials_are_the_documented_set(vocabulary: Vocabulary) -> None:
