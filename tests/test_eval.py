@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli_error, run_cli
+from conftest import RECIPES, cli_error, run_cli
 
 from vermo_cli.evaluate.benchmark import summarize
 
@@ -161,3 +161,12 @@ def test_an_intermediate_training_checkpoint_is_evaluated(workspace: Path) -> No
     assert report["protocol"]["model_step"] == 2
     assert report["rows"]["model"]["r_precision_top3"]["mean"] is not None
     assert not (step2 / "eval").exists()
+
+
+def test_fit_evaluator_overrides_need_a_recipe_and_known_keys(tmp_path: Path) -> None:
+    fit = ("eval", "fit-evaluator", "--data", tmp_path, "-o", tmp_path / "evaluator")
+    assert "give the recipe with --recipe" in cli_error(*fit, "--set", "seed=1")
+    recipe = RECIPES / "evaluator-text-motion.yaml"
+    assert "--set stepz: no such recipe key" in cli_error(
+        *fit, "--recipe", recipe, "--set", "stepz=1"
+    )

@@ -214,6 +214,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "vermo_cli.progress",
         "vermo_cli.files",
         "vermo_cli.schedule",
+        "vermo_cli.telemetry",
+        "vermo_cli.ranks",
         "vermo_cli.recipe_files",
         "vermo_cli.threads",
         "vermo_cli.weights",

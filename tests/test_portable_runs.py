@@ -1,6 +1,7 @@
 """Portable runs: paths inside vermo's records are relative to the record when they were given
-relative or lie inside the working directory (`files.path_for_record`), so corpora, tokenizers and runs copied together to another
-folder keep finding each other there; records holding absolute paths still load."""
+relative or lie inside the working directory (`files.path_for_record`), so corpora, tokenizers
+and runs copied together to another folder keep finding each other there; records holding
+absolute paths still load."""
 
 from __future__ import annotations
 

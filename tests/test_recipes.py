@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
+from vermo_cli.recipe_files import recipe_overrides, recipe_text
 from vermo_cli.recipes import RecipeError, load_recipe, recipe_kinds
 from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecRecipe
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe
+from vermo_cli.train.lm_recipe import load_lm_recipe
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SHIPPED = sorted(RECIPES.glob("*.yaml"))
@@ -55,3 +59,41 @@ def test_bad_recipes_give_one_line_errors(tmp_path: Path, content: str, problem:
         load_recipe(path)
     message = str(error.value)
     assert str(path) in message and problem in message and "\n" not in message
+
+
+def test_overrides_change_the_named_recipe_only(tmp_path: Path) -> None:
+    path = tmp_path / "pretrain.yaml"
+    shutil.copyfile(RECIPES / "vermo-tiny-pretrain.yaml", path)
+    overrides = ["training.steps=30", "training.betas=[0.9, 0.95]", "model.rope_scaling=null"]
+    with recipe_overrides(path, [*overrides, "seed=7", "task_repeats.t2m=2"]):
+        recipe = load_lm_recipe(path)
+        copy = yaml.safe_load(recipe_text(path))
+        untouched = load_lm_recipe(RECIPES / "vermo-tiny-pretrain.yaml")
+        assert load_recipe(path) == recipe
+    assert recipe.training.steps == 30 and recipe.training.betas == (0.9, 0.95)
+    assert recipe.seed == 7 and recipe.task_repeats == {"t2m": 2}
+    assert copy["training"]["steps"] == 30 and copy["seed"] == 7
+    assert untouched == load_lm_recipe(path) and untouched.training.steps != 30
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ("training.stepz=3", "--set training.stepz: no such recipe key"),
+        ("trainer.steps=3", "--set trainer.steps: no such recipe key"),
+        ("training.steps.more=3", "--set training.steps.more: no such recipe key"),
+        ("kind=flowvq", "--set kind: no such recipe key"),
+        ("training.steps", "expected key.sub=value"),
+        ("training.steps=0", "training.steps: Input should be greater than or equal to 1"),
+    ],
+)
+def test_bad_overrides_give_one_line_errors(tmp_path: Path, override: str, problem: str) -> None:
+    path = shutil.copyfile(RECIPES / "vermo-tiny-pretrain.yaml", tmp_path / "pretrain.yaml")
+    with pytest.raises(RecipeError) as error, recipe_overrides(path, [override]):
+        load_lm_recipe(path)
+    assert problem in str(error.value) and "\n" not in str(error.value)
+
+
+def test_overrides_need_a_recipe() -> None:
+    with pytest.raises(RecipeError, match="--recipe"), recipe_overrides(None, ["seed=1"]):
+        pass

@@ -9,6 +9,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+import yaml
 from conftest import cli_error, run_cli, tiny_recipe
 
 from vermo_cli.motion.npz import load_motion_npz
@@ -52,6 +53,19 @@ def test_fit_writes_a_complete_tokenizer(workspace: Path) -> None:
         workspace / "recipe.yaml",
         "-o",
         workspace / "tokenizer",
+    )
+
+
+def test_recipe_overrides_are_applied_and_kept_in_the_copy(workspace: Path, tmp_path: Path) -> None:
+    recipe = workspace / "recipe.yaml"
+    args = ("tokenize", "fit", "--data", workspace / "corpus", "--recipe", recipe)
+    invoke(*args, "--stage", "1", "--set", "stage1.steps=3", "-o", tmp_path / "tokenizer")
+    copy = yaml.safe_load((tmp_path / "tokenizer" / "recipe.yaml").read_text())
+    assert copy["stage1"]["steps"] == 3
+    rows = (tmp_path / "tokenizer" / "logs" / "stage1" / "train.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3
+    assert "--set stage1.stepz: no such recipe key" in one_line_error(
+        *args, "--set", "stage1.stepz=3", "-o", tmp_path / "other"
     )
 
 

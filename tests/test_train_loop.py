@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -210,9 +211,27 @@ def test_training_lowers_the_loss_and_logs(uninterrupted: dict[str, Any]) -> Non
         rows = list(csv.DictReader(handle))
     assert [int(row["step"]) for row in rows] == list(range(1, 21))
     assert rows[9]["validation_loss"] and not rows[8]["validation_loss"]
+    assert all(float(row["step_seconds"]) > 0 for row in rows)
+    if not torch.cuda.is_available():
+        assert not any(row["mfu"] or row["peak_memory_gib"] for row in rows), "no CPU peak"
     assert list((output / "logs").glob("events.out.tfevents.*"))
     tags = sorted(path.name for path in (output / "checkpoints").glob("step*"))
     assert tags == ["step15", "step20"], "only keep_checkpoints newest are kept"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("checkpointing", [True, False])
+def test_gradient_checkpointing_follows_the_recipe(checkpointing: bool, tmp_path: Path) -> None:
+    recipe = toy_recipe(steps=2, gradient_checkpointing=checkpointing)
+    trainer = LanguageModelTrainer(PatternSource(), VOCAB, PAD, recipe, tmp_path)
+    try:
+        module = trainer.engine.module
+        switch = getattr(module, "is_activation_checkpointing", None)
+        assert (module.is_gradient_checkpointing if switch is None else switch) is checkpointing
+        trainer.train()
+    finally:
+        trainer.close()
+    assert math.isfinite(trainer.train_losses[-1])
 
 
 @pytest.mark.slow

@@ -149,3 +149,15 @@ def test_pretrain_from_a_local_hugging_face_model(workspace: Path, tmp_path: Pat
         "pretrain", "--data", workspace / "tokens", "--recipe", workspace / "pretrain.yaml",
         "--init", tmp_path, "-o", tmp_path / "run2",
     )  # fmt: skip
+
+
+def test_recipe_overrides_change_the_run_and_are_recorded(workspace: Path, tmp_path: Path) -> None:
+    root = workspace
+    args = ("pretrain", "--data", root / "tokens", "--recipe", root / "pretrain.yaml")
+    output = invoke(*args, "--set", "training.steps=2", "--set", "seed=5", "-o", tmp_path / "run")
+    assert "pretrain: 2 steps" in output
+    recipe = json.loads((tmp_path / "run" / "vermo_run.json").read_text())["recipe"]
+    assert recipe["training"]["steps"] == 2 and recipe["seed"] == 5
+    message = one_line_error(*args, "--set", "training.stepz=2", "-o", tmp_path / "other")
+    assert "training.stepz" in message and "no such recipe key" in message
+    assert not (tmp_path / "other").exists()

@@ -290,6 +290,17 @@ def _bar(*extra: TextColumn) -> Progress:
     return progress_bar(*extra, console=error_console)
 
 
+OverrideOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY.SUB=VALUE",
+        help="Override a recipe key, e.g. --set training.steps=30 (value read as YAML; "
+        "repeatable; recorded in the run's copy of the recipe).",
+    ),
+]
+
+
 @tokenize_app.command("fit")
 def tokenize_fit(
     data: Annotated[
@@ -317,6 +328,7 @@ def tokenize_fit(
         bool, typer.Option(help="Continue from the latest checkpoint in --output.")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --output.")] = False,
+    overrides: OverrideOption = None,
 ) -> None:
     """Train a tokenizer: FlowVQ for motion (stage 1 FSQ autoencoder, then stage 2 flow
     decoder) or the built-in audio codec (`--modality audio`).
@@ -324,18 +336,20 @@ def tokenize_fit(
     Checkpoints go to OUTPUT, TensorBoard logs to OUTPUT/logs
     (`tensorboard --logdir OUTPUT/logs`). Interrupted runs continue exactly with `--resume`.
     """
-    with user_errors():
+    from vermo_cli.recipe_files import recipe_overrides
+
+    with user_errors(), recipe_overrides(recipe, overrides):
         if modality is Modality.audio:
             _fit_audio_codec(data, output, recipe, resume, overwrite)
             return
-        from vermo_cli.tokenizers.flowvq.train import fit_flowvq
+        from vermo_cli.tokenizers.flowvq.train import fit_flowvq_on_rank_zero
 
         if len(data) != 1:
             raise VermoError("a motion tokenizer trains on exactly one corpus (one --data)")
         stages = (stage,) if stage else (1, 2)
         columns = (TextColumn("loss {task.fields[loss]:.4f} · val {task.fields[val]:.4f}"),)
         with _bar(*columns) as bar:
-            info = fit_flowvq(
+            info = fit_flowvq_on_rank_zero(
                 data[0], output, recipe, stages, resume, overwrite, _RichFitProgress(bar)
             )
         losses = ", ".join(
@@ -521,7 +535,7 @@ FromOption = Annotated[
 def _train(
     stage: str,
     data: Path,
-    recipe: Path,
+    recipe: tuple[Path, list[str] | None],
     output: Path,
     resume: bool,
     overwrite: bool,
@@ -530,10 +544,12 @@ def _train(
     init: Path | None = None,
     task: str | None = None,
 ) -> None:
-    """Shared body of `pretrain`, `sft` and `specialize`."""
+    """Shared body of `pretrain`, `sft` and `specialize`; `recipe` is the recipe's path and its
+    `--set` overrides."""
+    from vermo_cli.recipe_files import recipe_overrides
     from vermo_cli.train.launch import relaunch_if_requested
 
-    with user_errors():
+    with user_errors(), recipe_overrides(*recipe):
         code = relaunch_if_requested(sys.argv[1:], *launcher)
         if code is not None:
             raise typer.Exit(code)
@@ -542,7 +558,7 @@ def _train(
         request = StageRequest(
             stage,  # type: ignore[arg-type]
             data,
-            recipe,
+            recipe[0],
             output,
             previous,
             init,
@@ -611,9 +627,11 @@ def pretrain(
     gpus: GpusOption = None,
     nodes: NodesOption = None,
     hostfile: HostfileOption = None,
+    overrides: OverrideOption = None,
 ) -> None:
     """Stage 1: next-token loss on every token of all 14 tasks; builds the vocabulary."""
-    _train("pretrain", data, recipe, output, resume, overwrite, (gpus, nodes, hostfile), init=init)
+    launcher = (gpus, nodes, hostfile)
+    _train("pretrain", data, (recipe, overrides), output, resume, overwrite, launcher, init=init)
 
 
 @app.command()
@@ -627,9 +645,11 @@ def sft(
     gpus: GpusOption = None,
     nodes: NodesOption = None,
     hostfile: HostfileOption = None,
+    overrides: OverrideOption = None,
 ) -> None:
     """Stage 2: generalist fine-tuning on the nine benchmark tasks, loss on reply tokens only."""
-    _train("sft", data, recipe, output, resume, overwrite, (gpus, nodes, hostfile), previous)
+    launcher = (gpus, nodes, hostfile)
+    _train("sft", data, (recipe, overrides), output, resume, overwrite, launcher, previous)
 
 
 @app.command()
@@ -644,6 +664,7 @@ def specialize(
     gpus: GpusOption = None,
     nodes: NodesOption = None,
     hostfile: HostfileOption = None,
+    overrides: OverrideOption = None,
 ) -> None:
     """Stage 3: fine-tune an sft model on one task, loss on reply tokens only; with a recipe of
     `kind: inbetween`, train the in-betweening specialist on BVH takes (--data DIR or pattern)."""
@@ -652,14 +673,15 @@ def specialize(
 
         inbetween = read_yaml(recipe).get("kind") == "inbetween"
     if inbetween:
+        launched = bool(gpus or nodes or hostfile)
         _specialize_inbetween(
-            task, data, recipe, output, previous, resume, overwrite, gpus or nodes or hostfile
+            task, data, (recipe, overrides), output, previous, resume, overwrite, launched
         )
         return
     _train(
         "specialize",
         data,
-        recipe,
+        (recipe, overrides),
         output,
         resume,
         overwrite,
@@ -672,15 +694,18 @@ def specialize(
 def _specialize_inbetween(
     task: str,
     data: Path,
-    recipe: Path,
+    recipe: tuple[Path, list[str] | None],
     output: Path,
     previous: Path | None,
     resume: bool,
     overwrite: bool,
     launched: bool,
 ) -> None:
-    """`vermo specialize btwn` with an `inbetween` recipe: train, then print the validation."""
-    with user_errors():
+    """`vermo specialize btwn` with an `inbetween` recipe (its path and `--set` overrides):
+    train, then print the validation."""
+    from vermo_cli.recipe_files import recipe_overrides
+
+    with user_errors(), recipe_overrides(*recipe):
         from vermo_cli.inbetween.fit import (
             InbetweenRequest,
             check_command_options,
@@ -689,7 +714,7 @@ def _specialize_inbetween(
         )
 
         check_command_options(task, previous, resume, launched)
-        request = InbetweenRequest(data, recipe, output, overwrite)
+        request = InbetweenRequest(data, recipe[0], output, overwrite)
         check_inbetween_request(request)
         columns = (TextColumn("loss {task.fields[loss]:.3f} · val L2P {task.fields[val]:.3f}"),)
         with _bar(*columns) as bar:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from vermo_cli.evaluator_models.recipe import GestureEvaluatorRecipe, TextMotionEvaluatorRecipe
 from vermo_cli.inbetween.recipe import InbetweenRecipe
-from vermo_cli.recipe_files import RecipeError, read_yaml, validate_recipe
+from vermo_cli.recipe_files import RecipeError, overridden_content, read_yaml, validate_recipe
 from vermo_cli.tokenizers.audio_codec.recipe import AudioCodecRecipe
 from vermo_cli.tokenizers.flowvq.recipe import FlowVQRecipe
 from vermo_cli.train.lm_recipe import LmTrainRecipe
@@ -42,10 +42,12 @@ def recipe_kinds() -> dict[str, type[BaseModel]]:
 
 
 def load_recipe(path: Path) -> BaseModel:
-    """Read and validate a recipe of any known kind (the union dispatches on its `kind`)."""
+    """Read and validate a recipe of any known kind (the union dispatches on its `kind`), with
+    the active `recipe_files.recipe_overrides` applied."""
     content = read_yaml(path)
     kind = content.get("kind")
     if kind not in recipe_kinds():
         known = ", ".join(sorted(recipe_kinds()))
         raise RecipeError(f"{path}: unknown recipe kind {kind!r} (known: {known})")
+    content = overridden_content(path, content, recipe_kinds()[kind])
     return validate_recipe(_RECIPE, content, path)

@@ -160,7 +160,7 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
         ] = None,
     ) -> None:
         from vermo_cli.evaluate.benchmark import Benchmark, BenchmarkError, BenchmarkRequest
-        from vermo_cli.evaluate.distributed import join_launched_run, world
+        from vermo_cli.ranks import join_process_group, world
 
         with user_errors():
             if decoder not in ("flow", "vqvae"):
@@ -205,7 +205,7 @@ def _benchmark_command(task_name: str, title: str, metrics: tuple[str, ...]) -> 
             )
             path = json_path or default_json_path(checkpoint, task_name, split)
             check_output_file(path, overwrite, "--json")
-            join_launched_run()
+            join_process_group()
             benchmark = Benchmark.prepare(request)
             rank = world()[0]
             with progress_bar(
@@ -260,6 +260,15 @@ def fit_evaluator_command(
     learning_rate: Annotated[float | None, typer.Option(min=0.0)] = None,
     seed: Annotated[int | None, typer.Option()] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing evaluator.")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY.SUB=VALUE",
+            help="Override a key of --recipe, e.g. --set training.steps=30 (value read as YAML; "
+            "repeatable; recorded in the evaluator's info).",
+        ),
+    ] = None,
 ) -> None:
     """Train an evaluator model on a corpus: the TMR-style text-motion retrieval model (for
     R-precision, FID, MM-Dist, Diversity, MultiModality) or the gesture autoencoder (for FGD).
@@ -269,8 +278,9 @@ def fit_evaluator_command(
     from vermo_cli.evaluator_models.evaluator import load_evaluator
     from vermo_cli.evaluator_models.fit import fit_evaluator
     from vermo_cli.evaluator_models.store import EvaluatorError
+    from vermo_cli.recipe_files import recipe_overrides
 
-    with user_errors():
+    with user_errors(), recipe_overrides(recipe, overrides):
         if kind not in ("text-motion", "gesture"):
             raise EvaluatorError(f"--kind must be text-motion or gesture, not {kind!r}")
         if output is None:

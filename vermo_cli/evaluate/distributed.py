@@ -9,32 +9,17 @@ process generates everything itself.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import torch
 import torch.distributed as dist
 
 from vermo_cli.generate.prompt import Prompt
 from vermo_cli.generate.session import Generation, GenerationModel, SamplingOptions
 from vermo_cli.messages.tasks import TaskSpec
+from vermo_cli.ranks import world
 
 RANK_SEED_STRIDE = 1_000_003
-
-
-def join_launched_run() -> None:
-    """Join the process group when a launcher started several processes (`WORLD_SIZE` > 1,
-    with `RANK`, `MASTER_ADDR`, `MASTER_PORT`): NCCL on GPUs, gloo on CPUs. Nothing otherwise."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-
-
-def world() -> tuple[int, int]:
-    """(rank, world size) of this process; (0, 1) outside a distributed run."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def gather_generations(

@@ -78,7 +78,10 @@ class LmTrainingConfig(_Strict):
     `recipes/` folder unless absolute; vermo fills in batch sizes, clipping, optimizer and bf16.
     `export` chooses the run's model (`RUN/model`): `best_validation` keeps the weights of the step
     with the lowest validation loss (exported whenever a validation pass sets a new best; the
-    last step's when nothing validates), `last` those of the final step."""
+    last step's when nothing validates), `last` those of the final step.
+    `gradient_checkpointing` recomputes each decoder layer's activations in the backward pass
+    (the Hugging Face model's `gradient_checkpointing_enable`): less memory, about a third more
+    compute per step."""
 
     steps: int | None = Field(None, ge=1)
     epochs: float | None = Field(None, gt=0.0)
@@ -97,6 +100,7 @@ class LmTrainingConfig(_Strict):
     keep_checkpoints: int = Field(2, ge=1)
     deepspeed: str = "deepspeed/zero3-cpu.json"
     export: ExportRule = "best_validation"
+    gradient_checkpointing: bool = False
 
     @model_validator(mode="after")
     def _one_length(self) -> LmTrainingConfig:

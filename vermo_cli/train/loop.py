@@ -16,7 +16,6 @@ import logging
 import math
 import shutil
 import time
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,6 +29,15 @@ from torch.utils.tensorboard import SummaryWriter
 from vermo_cli.errors import VermoError
 from vermo_cli.messages.training_examples import ExampleSource
 from vermo_cli.schedule import warmup_cosine_factor
+from vermo_cli.telemetry import (
+    PeakMemory,
+    ThroughputWindow,
+    cuda_device_name,
+    model_flops_utilization,
+    non_embedding_parameters,
+    peak_flops_per_second,
+    training_flops_per_token,
+)
 from vermo_cli.train.batching import (
     IGNORE_INDEX,
     MicroBatchStream,
@@ -40,7 +48,7 @@ from vermo_cli.train.checkpoint_engine import RestrictedCheckpointEngine
 from vermo_cli.train.export import ModelFiles, export_hf_model, save_model_config
 from vermo_cli.train.launch import init_distributed
 from vermo_cli.train.lm_recipe import ExportRule, LmTrainingConfig, LmTrainRecipe
-from vermo_cli.train.model import build_model
+from vermo_cli.train.model import build_model, enable_gradient_checkpointing
 from vermo_cli.train.run_layout import CHECKPOINTS_DIR, MODEL_DIR, MODEL_RECORD, checkpoint_tags
 
 ProgressCallback = Callable[[int, int, float, float, float | None], None]
@@ -49,7 +57,20 @@ total_steps, train_loss, tokens_per_second, validation_loss or None)`."""
 
 RECIPES_FOLDER = Path(__file__).resolve().parents[2] / "recipes"
 LOGS = "logs"
-CSV_COLUMNS = ("step", "loss", "learning_rate", "tokens_per_second", "validation_loss")
+CSV_COLUMNS = (
+    "step",
+    "loss",
+    "learning_rate",
+    "tokens_per_second",
+    "validation_loss",
+    "step_seconds",
+    "mfu",
+    "peak_memory_gib",
+)
+"""`train.csv`, one row per optimizer step: `tokens_per_second` (all ranks) and `step_seconds`
+average over the last `THROUGHPUT_WINDOW` steps; `mfu` is `telemetry.model_flops_utilization`
+of that throughput (empty on CPU or an unknown device); `peak_memory_gib` the peak CUDA memory
+allocated on rank 0 since the last `log_every` step (empty on CPU)."""
 THROUGHPUT_WINDOW = 20
 """Optimizer steps that the reported tokens per second average over."""
 
@@ -209,6 +230,18 @@ class LanguageModelTrainer:
         self._check_output(resume)
         torch.manual_seed(recipe.seed)
         model = build_model(recipe.model, vocab_size, pad_id, init_weights)
+        if self.training.gradient_checkpointing:
+            enable_gradient_checkpointing(model)
+        self.flops_per_token = training_flops_per_token(
+            non_embedding_parameters(model),
+            model.config.num_hidden_layers,
+            model.config.hidden_size,
+            self.training.max_length,
+        )
+        device_peak = peak_flops_per_second(cuda_device_name())
+        self.peak_flops = None if device_peak is None else device_peak * self.world_size
+        """Peak FLOP/s of all ranks' devices together (None on CPU or an unknown device)."""
+        self.peak_memory = PeakMemory()
         self._restricts_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         config = deepspeed_config(self.training, use_bf16=torch.cuda.is_available())
         schedule = cosine_schedule(self.training, self.total_steps)
@@ -237,18 +270,18 @@ class LanguageModelTrainer:
         """Run the remaining optimizer steps, validating, logging and checkpointing on the way;
         returns the run's summary (see `summary`)."""
         writer, log = self._open_logs()
-        window: deque[tuple[int, float]] = deque(maxlen=THROUGHPUT_WINDOW)
+        window = ThroughputWindow(THROUGHPUT_WINDOW)
         started, tokens_seen = time.perf_counter(), 0
         try:
             while self.step < self.total_steps:
                 begin = time.perf_counter()
                 loss, tokens = self.train_step()
-                window.append((tokens, time.perf_counter() - begin))
+                window.add(tokens, time.perf_counter() - begin)
                 tokens_seen += tokens
-                throughput = sum(t for t, _ in window) / max(sum(s for _, s in window), 1e-9)
+                throughput = window.items_per_second()
                 validation = self._validate_if_due()
                 if writer is not None and log is not None:
-                    self._log(writer, log, loss, throughput, validation)
+                    self._log(writer, log, loss, (throughput, window.step_seconds()), validation)
                 if self._due(self.training.checkpoint_every):
                     self.save_checkpoint()
                 if progress is not None and self.rank == 0:
@@ -528,20 +561,44 @@ class LanguageModelTrainer:
         writer: SummaryWriter,
         handle: Any,
         loss: float,
-        throughput: float,
+        speed: tuple[float, float],
         validation: float | None,
     ) -> None:
+        """One `CSV_COLUMNS` row, and TensorBoard scalars every `log_every` steps; `speed` is
+        the window's (tokens per second over all ranks, seconds per step)."""
+        throughput, step_seconds = speed
         learning_rate = self.learning_rate
+        mfu = model_flops_utilization(throughput, self.flops_per_token, self.peak_flops)
+        memory = self.peak_memory.gib()
         if self._due(self.training.log_every):
             writer.add_scalar("loss/train", loss, self.step)
             writer.add_scalar("learning_rate", learning_rate, self.step)
             writer.add_scalar("throughput/tokens_per_second", throughput, self.step)
+            writer.add_scalar("throughput/step_seconds", step_seconds, self.step)
+            if mfu is not None:
+                writer.add_scalar("throughput/mfu", mfu, self.step)
+            if memory is not None:
+                writer.add_scalar("memory/peak_gib", memory, self.step)
+            self.peak_memory.reset()
         if validation is not None:
             writer.add_scalar("loss/validation", validation, self.step)
-        shown = "" if validation is None else f"{validation:.6f}"
-        row = [self.step, f"{loss:.6f}", f"{learning_rate:.3e}", f"{throughput:.1f}", shown]
+        row = [
+            self.step,
+            f"{loss:.6f}",
+            f"{learning_rate:.3e}",
+            f"{throughput:.1f}",
+            _shown(validation, ".6f"),
+            f"{step_seconds:.4f}",
+            _shown(mfu, ".4f"),
+            _shown(memory, ".3f"),
+        ]
         csv.writer(handle).writerow(row)
         handle.flush()
+
+
+def _shown(value: float | None, style: str) -> str:
+    """A CSV cell: `value` formatted, or empty when there is none."""
+    return "" if value is None else format(value, style)
 
 
 def _read_rows(path: Path, keep_until: int) -> list[list[str]]:

@@ -72,6 +72,18 @@ def build_model(
     return model
 
 
+def enable_gradient_checkpointing(model: PreTrainedModel) -> None:
+    """Recompute each decoder layer's activations in the backward pass instead of keeping them
+    (torch's non-reentrant checkpoint), through the Hugging Face model's own switch: named
+    `activation_checkpointing_enable` since transformers 5.x, `gradient_checkpointing_enable`
+    before."""
+    options = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=options)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
+
+
 def _load_local_causal_lm(init: Path) -> PreTrainedModel:
     if not init.is_dir():
         raise InitModelError(f"--init {init}: no such directory")

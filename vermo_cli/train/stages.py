@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from vermo_cli.files import (
 )
 from vermo_cli.messages.tasks import Stage, load_tasks, stage_tasks
 from vermo_cli.messages.training_examples import TaskExampleSource, read_clips, vocabulary_texts
+from vermo_cli.ranks import barrier, is_rank_zero, rank_zero_first
 from vermo_cli.tokenizers.token_corpus import encoding_input
 from vermo_cli.tokenizers.vocabulary import (
     TokenizerIdentities,
@@ -38,6 +40,7 @@ from vermo_cli.tokenizers.vocabulary import (
     build_vocabulary,
     read_vocabulary_record,
 )
+from vermo_cli.train.launch import init_distributed, launched
 from vermo_cli.train.lm_recipe import LmTrainRecipe, load_lm_recipe
 from vermo_cli.train.loop import ProgressCallback, train_language_model
 from vermo_cli.train.run_layout import (
@@ -71,7 +74,7 @@ class StageRequest:
     """The task of `specialize`."""
     resume: bool = False
     overwrite: bool = False
-    """Replace a run at `output` (deleted only when training starts, after every check)."""
+    """Replace a run at `output` (deleted by `start_run`, after every check)."""
 
 
 def check_replaceable_run(output: Path) -> None:
@@ -112,43 +115,44 @@ class PreparedStage:
 
 
 def prepare_stage(request: StageRequest) -> PreparedStage:
-    """Check everything a stage needs before any training starts (recipe kind, output
-    directory, previous run, vocabulary against the token corpus, usable clips)."""
-    recipe = load_lm_recipe(request.recipe)
-    if recipe.stage != request.stage:
-        raise StageError(
-            f"{request.recipe}: {_article(recipe.stage)} {recipe.stage} recipe, "
-            f"but this is `vermo {request.stage}`"
-        )
-    _check_output(request)
-    tasks = load_tasks()
-    task_names = stage_tasks(tasks, request.stage, request.task)
-    if recipe.tasks:
-        task_names = [name for name in task_names if name in recipe.tasks]
-    clips, info = read_clips(request.data)
-    needed = corpus_identities(info)
-    vocabulary, init_weights = _starting_point(request, recipe, clips, needed)
-    source = TaskExampleSource(
-        clips, tasks, task_names, vocabulary, request.stage, recipe.seed, recipe.task_repeats
+    """Check everything a stage needs (recipe kind, output directory, previous run, vocabulary
+    against the token corpus, usable clips), then start the run folder (`start_run`).
+
+    Under a launcher, rank 0 alone checks, builds the vocabulary and writes; the other ranks
+    wait for it and then read the vocabulary it wrote, so the vocabulary is built once and no
+    rank deletes another's files. A failure on rank 0 stops every rank with its message.
+    """
+    if launched():
+        init_distributed()
+    return rank_zero_first(
+        lambda: start_run(_checked_stage(request)), lambda: _started_stage(request)
     )
-    return PreparedStage(request, recipe, vocabulary, source, init_weights, info)
+
+
+def start_run(prepared: PreparedStage) -> PreparedStage:
+    """Make `output` this run's folder: an old run removed (`--overwrite`), the vocabulary and
+    `vermo_run.json` written. A resumed run keeps the vocabulary and record it started with
+    (`prepare_stage` checked them), so a resume refused later, at the checkpoint, writes
+    nothing."""
+    request = prepared.request
+    if request.resume:
+        return prepared
+    if request.overwrite:
+        remove_run(request.output)
+    request.output.mkdir(parents=True, exist_ok=True)
+    prepared.vocabulary.save(request.output / VOCABULARY_DIR)
+    counts = prepared.source.task_counts()
+    _write_run_record(request, prepared.recipe, counts, prepared.corpus_info)
+    return prepared
 
 
 def train_stage(
     prepared: PreparedStage, progress: ProgressCallback | None = None
 ) -> dict[str, Any]:
     """Train a prepared stage; returns the loop's summary plus the examples per task and the
-    exported model's path, and records in `vermo_run.json` which step the model is."""
+    exported model's path, and records in `vermo_run.json` (rank 0) which step the model is."""
     request, vocabulary = prepared.request, prepared.vocabulary
-    if request.overwrite and not request.resume:
-        remove_run(request.output)
     counts = prepared.source.task_counts()
-    if not request.resume:
-        # A resumed run keeps the vocabulary and record it started with (`prepare_stage` checked
-        # them), so a resume that is refused later, at the checkpoint, has written nothing.
-        request.output.mkdir(parents=True, exist_ok=True)
-        vocabulary.save(request.output / VOCABULARY_DIR)
-        _write_run_record(request, prepared.recipe, counts, prepared.corpus_info)
     summary = train_language_model(
         prepared.source,
         len(vocabulary),
@@ -160,13 +164,58 @@ def train_stage(
         progress=progress,
         model_files=vocabulary.save,
     )
-    _record_model(request.output, summary)
+    if is_rank_zero():
+        _record_model(request.output, summary)
+    barrier()
     return {**summary, "tasks": counts, "model": str(request.output / MODEL_DIR)}
 
 
 def run_stage(request: StageRequest, progress: ProgressCallback | None = None) -> dict[str, Any]:
     """Prepare and train one stage end to end."""
     return train_stage(prepare_stage(request), progress)
+
+
+def _checked_stage(request: StageRequest) -> PreparedStage:
+    """`prepare_stage`'s checks; builds the vocabulary (pretrain) or reads the previous one."""
+    recipe = load_lm_recipe(request.recipe)
+    if recipe.stage != request.stage:
+        raise StageError(
+            f"{request.recipe}: {_article(recipe.stage)} {recipe.stage} recipe, "
+            f"but this is `vermo {request.stage}`"
+        )
+    _check_output(request)
+    return _stage_with(
+        request, recipe, lambda clips, needed: _starting_point(request, recipe, clips, needed)
+    )
+
+
+def _started_stage(request: StageRequest) -> PreparedStage:
+    """The stage rank 0 prepared, read back on another rank: the vocabulary it wrote."""
+    vocabulary = Vocabulary.load(request.output / VOCABULARY_DIR)
+    return _stage_with(
+        request,
+        load_lm_recipe(request.recipe),
+        lambda _clips, _needed: (vocabulary, _previous_model(request)),
+    )
+
+
+def _stage_with(
+    request: StageRequest,
+    recipe: LmTrainRecipe,
+    starting_point: Callable[[list, TokenizerIdentities], tuple[Vocabulary, Path | None]],
+) -> PreparedStage:
+    """The stage's examples over the vocabulary and weights `starting_point(clips, needed)`
+    gives."""
+    tasks = load_tasks()
+    task_names = stage_tasks(tasks, request.stage, request.task)
+    if recipe.tasks:
+        task_names = [name for name in task_names if name in recipe.tasks]
+    clips, info = read_clips(request.data)
+    vocabulary, init_weights = starting_point(clips, corpus_identities(info))
+    source = TaskExampleSource(
+        clips, tasks, task_names, vocabulary, request.stage, recipe.seed, recipe.task_repeats
+    )
+    return PreparedStage(request, recipe, vocabulary, source, init_weights, info)
 
 
 def _check_output(request: StageRequest) -> None:

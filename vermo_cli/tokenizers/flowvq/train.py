@@ -11,8 +11,10 @@ import csv
 import json
 import math
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,7 +37,10 @@ from vermo_cli.files import (
     write_json_atomically,
 )
 from vermo_cli.motion.skeleton import JOINT_NAMES
+from vermo_cli.ranks import join_process_group, rank_zero_first
+from vermo_cli.recipe_files import recipe_text
 from vermo_cli.schedule import warmup_cosine_factor
+from vermo_cli.telemetry import ThroughputWindow
 from vermo_cli.tokenizers.flowvq.data import (
     MotionBatch,
     SequenceBank,
@@ -69,6 +74,9 @@ from vermo_cli.tokenizers.flowvq.vqvae import MotionVqVae
 from vermo_cli.weights import read_safetensors
 
 LossFunction = Callable[[MotionBatch, int], torch.Tensor]
+
+RANK_ZERO_WAIT = timedelta(days=7)
+"""How long the other ranks of a launched `tokenize fit` wait for rank 0 to finish training."""
 
 
 class FitProgress(Protocol):
@@ -181,6 +189,20 @@ def _save_checkpoint(
         old.unlink()
 
 
+CSV_COLUMNS = (
+    "step",
+    "loss",
+    "learning_rate",
+    "validation_loss",
+    "frames_per_second",
+    "step_seconds",
+)
+"""`logs/stageN/train.csv`, one row per step: `frames_per_second` (real frames of the batches,
+padding left out) and `step_seconds` (drawing the batch and the optimizer step; validation and
+checkpoints excluded) average over the last `THROUGHPUT_WINDOW` steps."""
+THROUGHPUT_WINDOW = 20
+
+
 def _log_rows(path: Path, keep_until: int) -> None:
     """Drop logged steps after `keep_until` (they are recomputed after a resume)."""
     if not path.is_file():
@@ -230,8 +252,10 @@ def run_stage(
     with csv_path.open("a", newline="") as handle:
         log = csv.writer(handle)
         if new_log:
-            log.writerow(["step", "loss", "learning_rate", "validation_loss"])
+            log.writerow(CSV_COLUMNS)
+        window = ThroughputWindow(THROUGHPUT_WINDOW)
         for step in range(first_step + 1, config.steps + 1):
+            begin = time.perf_counter()
             plan.trainable.train()
             batch = training_batch(
                 bank,
@@ -253,10 +277,15 @@ def run_stage(
                     f"stage {plan.number}: loss became {value} at step {step}; "
                     "lower the learning rate in the recipe"
                 )
+            window.add(float(batch.frame_mask.sum()), time.perf_counter() - begin)
+            frames_per_second = window.items_per_second()
             row: list[Any] = [step, f"{value:.6f}", f"{scheduler.get_last_lr()[0]:.3e}", ""]
+            row += [f"{frames_per_second:.1f}", f"{window.step_seconds():.4f}"]
             if step % config.log_every == 0 or step == config.steps:
                 writer.add_scalar("loss/train", value, step)
                 writer.add_scalar("learning_rate", scheduler.get_last_lr()[0], step)
+                writer.add_scalar("throughput/frames_per_second", frames_per_second, step)
+                writer.add_scalar("throughput/step_seconds", window.step_seconds(), step)
             if step % config.validate_every == 0 or step == config.steps:
                 validation_loss = evaluate_loss(plan, validation)
                 writer.add_scalar("loss/validation", validation_loss, step)
@@ -349,7 +378,7 @@ def _start_output(output: Path, recipe_path: Path, info: dict[str, Any] | None) 
         shutil.rmtree(_checkpoint_dir(output, 2), ignore_errors=True)
         info["stages"].pop("2", None)
         _write_info(output / INFO_NAME, info)
-    shutil.copyfile(recipe_path, output / RECIPE_NAME)
+    (output / RECIPE_NAME).write_text(recipe_text(recipe_path))
 
 
 def _check_joint_set(corpus: Corpus) -> None:
@@ -457,6 +486,25 @@ def fit_flowvq(
         }
         _write_info(info_path, info)
     return info
+
+
+def fit_flowvq_on_rank_zero(
+    corpus_path: Path,
+    output: Path,
+    recipe_path: Path | None = None,
+    stages: tuple[int, ...] = (1, 2),
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: FitProgress | None = None,
+) -> dict[str, Any]:
+    """`fit_flowvq`, safe under a launcher: FlowVQ does not train data-parallel, so rank 0
+    alone checks, replaces and trains `output` while the other ranks wait (up to
+    `RANK_ZERO_WAIT`) and then read its `tokenizer.json`. One process just fits."""
+    join_process_group(RANK_ZERO_WAIT)
+    return rank_zero_first(
+        lambda: fit_flowvq(corpus_path, output, recipe_path, stages, resume, overwrite, progress),
+        lambda: json.loads((Path(output) / INFO_NAME).read_text()),
+    )
 
 
 def _write_info(path: Path, info: dict[str, Any]) -> None:
