@@ -75,8 +75,8 @@ def build_model(
 def enable_gradient_checkpointing(model: PreTrainedModel) -> None:
     """Recompute each decoder layer's activations in the backward pass instead of keeping them
     (torch's non-reentrant checkpoint), through the Hugging Face model's own switch: named
-    `activation_checkpointing_enable` since transformers 5.x, `gradient_checkpointing_enable`
-    before."""
+    `activation_checkpointing_enable` in recent transformers (5.25 has it, 5.21 does not),
+    `gradient_checkpointing_enable` before."""
     options = {"use_reentrant": False}
     if hasattr(model, "activation_checkpointing_enable"):
         model.activation_checkpointing_enable(activation_checkpointing_kwargs=options)
