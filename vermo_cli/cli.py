@@ -342,15 +342,17 @@ def tokenize_fit(
         if modality is Modality.audio:
             _fit_audio_codec(data, output, recipe, resume, overwrite)
             return
-        from vermo_cli.tokenizers.flowvq.train import fit_flowvq_on_rank_zero
+        from vermo_cli.tokenizers.flowvq.train import fit_flowvq, fit_on_rank_zero
 
         if len(data) != 1:
             raise VermoError("a motion tokenizer trains on exactly one corpus (one --data)")
         stages = (stage,) if stage else (1, 2)
         columns = (TextColumn("loss {task.fields[loss]:.4f} · val {task.fields[val]:.4f}"),)
         with _bar(*columns) as bar:
-            info = fit_flowvq_on_rank_zero(
-                data[0], output, recipe, stages, resume, overwrite, _RichFitProgress(bar)
+            progress = _RichFitProgress(bar)
+            info = fit_on_rank_zero(
+                lambda: fit_flowvq(data[0], output, recipe, stages, resume, overwrite, progress),
+                output,
             )
         losses = ", ".join(
             f"stage {number} validation loss {record['validation_loss']:.4f}"

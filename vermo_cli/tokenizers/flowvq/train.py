@@ -488,23 +488,13 @@ def fit_flowvq(
     return info
 
 
-def fit_flowvq_on_rank_zero(
-    corpus_path: Path,
-    output: Path,
-    recipe_path: Path | None = None,
-    stages: tuple[int, ...] = (1, 2),
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: FitProgress | None = None,
-) -> dict[str, Any]:
-    """`fit_flowvq`, safe under a launcher: FlowVQ does not train data-parallel, so rank 0
-    alone checks, replaces and trains `output` while the other ranks wait (up to
-    `RANK_ZERO_WAIT`) and then read its `tokenizer.json`. One process just fits."""
+def fit_on_rank_zero(fit: Callable[[], dict[str, Any]], output: Path) -> dict[str, Any]:
+    """`fit()` (a `fit_flowvq` call writing `output`), safe under a launcher: FlowVQ does not
+    train data-parallel, so rank 0 alone checks, replaces and trains `output` while the other
+    ranks wait (up to `RANK_ZERO_WAIT`) and then read its `tokenizer.json`. One process just
+    fits."""
     join_process_group(RANK_ZERO_WAIT)
-    return rank_zero_first(
-        lambda: fit_flowvq(corpus_path, output, recipe_path, stages, resume, overwrite, progress),
-        lambda: json.loads((Path(output) / INFO_NAME).read_text()),
-    )
+    return rank_zero_first(fit, lambda: json.loads((Path(output) / INFO_NAME).read_text()))
 
 
 def _write_info(path: Path, info: dict[str, Any]) -> None:
